@@ -1,0 +1,155 @@
+"""What every generator shares: strict Hub loading and ``animate()`` (image in, ``Animation`` out).
+
+A subclass implements ``render_frames``: given the letterboxed input and the full-resolution input, yield the frames.
+``Still2Motion`` (model.py) warps the input; the baselines (baselines.py) are the designs it replaced.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from PIL import Image
+
+from . import config as cfg
+from . import io
+from .hub import load_weights, read_config, validate_config
+
+logger = logging.getLogger(__name__)
+
+
+class Generator(torch.nn.Module):
+    """Base class: subclasses also inherit ``PyTorchModelHubMixin`` and define ``resolution`` and ``noise_dim``."""
+
+    resolution: int
+    noise_dim: int
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, *, map_location: str = "cpu", **hub_kwargs):
+        """Loads a saved model: config.json validated first, then model.safetensors loaded strictly.
+
+        Args:
+            pretrained_model_name_or_path: a local folder or a Hub repo id (``owner/name``).
+            map_location: device to load the weights on.
+            **hub_kwargs: ``revision``, ``cache_dir``, ``token``, ``force_download``, ``local_files_only``.
+
+        Returns:
+            The model in eval mode.
+
+        Raises:
+            FileNotFoundError: no such folder, or a file is missing from it.
+            ValueError: an unknown, missing or ill-typed config key; weights that do not match; pickle-only weights;
+                a Hub id that is not available offline.
+        """
+        config = read_config(pretrained_model_name_or_path, **hub_kwargs)
+        validate_config(cls, config, source=f"config.json of '{pretrained_model_name_or_path}'")
+        model = cls(**config)
+        load_weights(model, pretrained_model_name_or_path, map_location=map_location, **hub_kwargs)
+        return model.eval()
+
+    def render_frames(
+        self,
+        canvas: torch.Tensor,
+        image: torch.Tensor,
+        box: io.Box,
+        *,
+        num_frames: int,
+        strength: float,
+        noise: torch.Tensor,
+        mode: str,
+        out_size: tuple[int, int],
+        has_alpha: bool,
+    ) -> Iterator[np.ndarray]:
+        """Yields ``num_frames`` straight-RGBA uint8 frames ``(H_out, W_out, 4)``; implemented by subclasses.
+
+        ``canvas`` is the letterboxed input ``(1, 4, R, R)``, ``image`` the full-resolution input ``(1, 4, H, W)``,
+        both premultiplied; ``box`` places ``image`` in the canvas.
+        """
+        raise NotImplementedError
+
+    def sample_noise(self, seed: int | None, batch_size: int = 1) -> torch.Tensor:
+        """The noise vector ``z`` for a seed: ``(B, noise_dim)``; ``None`` draws a random seed."""
+        if seed is None:
+            seed = random.SystemRandom().randrange(2**31)
+        gen = torch.Generator().manual_seed(int(seed))
+        return torch.randn(batch_size, self.noise_dim, generator=gen)
+
+    @torch.no_grad()
+    def animate(
+        self,
+        image: str | os.PathLike | Image.Image,
+        num_frames: int = cfg.DEFAULT_FRAMES,
+        fps: float = cfg.DEFAULT_FPS,
+        strength: float = cfg.DEFAULT_STRENGTH,
+        seed: int | None = cfg.DEFAULT_SEED,
+        resample: str = "auto",
+        size: tuple[int, int] | None = None,
+    ) -> io.Animation:
+        """Turns a still image into a seamlessly looping animation.
+
+        Args:
+            image: a path or a PIL image (any mode; animated files use their first frame).
+            num_frames: frames in one loop (1..``max_frames``); frame t shows loop phase ``2 pi t / num_frames``.
+            fps: frames per second (> 0); durations are whole milliseconds summing to ``round(1000 * num_frames / fps)``.
+            strength: scales the motion; 0 gives the still image back.
+            seed: chooses among the motions the model can make; ``None`` picks a random one.
+            resample: ``"nearest"`` (keeps pixel art crisp), ``"bilinear"`` or ``"auto"`` (nearest for small,
+                few-colour images).
+            size: ``(width, height)`` to render at; ``None`` keeps the input's size (then frame 0 is the input,
+                byte for byte). Another aspect ratio than the input's stretches it.
+
+        Returns:
+            An ``Animation`` with ``frames`` (PIL RGBA), ``durations_ms`` and ``fps``; ``.save(path)`` writes it.
+
+        Raises:
+            FileNotFoundError: ``image`` path does not exist.
+            ValueError: unreadable or too large image, or an argument out of range.
+            TypeError: an argument of the wrong type.
+        """
+        num_frames, fps, strength, resample = cfg.check_request(num_frames, fps, strength, resample)
+        if seed is not None:
+            seed = cfg.check_int("seed", seed, 0, 2**63 - 1)
+        still = io.read_image(image, max_pixels=int(cfg.limit("max_input_pixels"))).image
+        out_size = self._check_size(size, still.size)
+        mode = "nearest" if resample == "nearest" or (resample == "auto" and io.is_pixel_art(still)) else "bilinear"
+        canvas, box = io.letterbox(still, self.resolution, resample=mode)
+        device = next(self.parameters()).device
+        frames = self.render_frames(
+            io.to_tensor(canvas)[None].to(device),
+            io.to_tensor(still)[None].to(device),
+            box,
+            num_frames=num_frames,
+            strength=strength,
+            noise=self.sample_noise(seed).to(device),
+            mode=mode,
+            out_size=out_size,
+            has_alpha=still.getextrema()[3][0] < 255,
+        )
+        images = [Image.fromarray(f, "RGBA") for f in frames]
+        if out_size == still.size:
+            images[0] = still.copy()  # frame 0 is the input, verbatim
+        return io.Animation(frames=images, durations_ms=io.durations_for(num_frames, fps), fps=fps)
+
+    @staticmethod
+    def _check_size(size, input_size: tuple[int, int]) -> tuple[int, int]:
+        max_pixels = int(cfg.limit("max_output_pixels"))
+        if size is None:
+            w, h = input_size
+            if w * h > max_pixels:
+                raise ValueError(
+                    f"input is {w}x{h} = {w * h} pixels, more than the {max_pixels}-pixel output limit; "
+                    "pass size=(w, h) to render smaller"
+                )
+            return (w, h)
+        if not isinstance(size, (tuple, list)) or len(size) != 2:
+            raise TypeError(f"size must be (width, height), got {size!r}")
+        w = cfg.check_int("size width", size[0], 1)
+        h = cfg.check_int("size height", size[1], 1)
+        if w * h > max_pixels:
+            raise ValueError(f"size {w}x{h} = {w * h} pixels is more than the {max_pixels}-pixel output limit")
+        return (w, h)
+

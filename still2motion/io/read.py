@@ -1,0 +1,181 @@
+"""Reading stills and animations from files (PNG, APNG, GIF, WebP, JPEG, BMP, ...)."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .apng_decode import check_pixels, decode_apng
+from .gif_decode import decode_gif
+from .modes import to_rgba
+from .png_chunks import PNG_SIGNATURE
+from .types import AnimationData, ReadResult
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_PIXELS = 64_000_000
+DEFAULT_MAX_FRAMES = 1000
+
+
+def _load_bytes(source: str | os.PathLike) -> tuple[bytes, str]:
+    path = Path(source)
+    name = path.name or str(path)
+    if not path.exists():
+        raise FileNotFoundError(f"cannot read '{path}': no such file")
+    if path.is_dir():
+        raise ValueError(f"cannot read '{path}': it is a folder, not an image")
+    data = path.read_bytes()
+    if not data:
+        raise ValueError(f"cannot read '{path}': empty file (0 bytes)")
+    return data, name
+
+
+def _fail(name: str, message: str) -> ValueError:
+    return ValueError(f"cannot read '{name}': {message}")
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, UnidentifiedImageError):
+        return "not an image, or a format that is not supported"
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "truncated" in text.lower() or "broken data stream" in text.lower() or isinstance(exc, EOFError):
+        return "truncated image"
+    return text
+
+
+def _open_pillow(data: bytes, name: str, max_pixels: int) -> Image.Image:
+    """Opens with Pillow (header only), checking the pixel count before anything is decoded."""
+    try:
+        with warnings.catch_warnings():
+            # Our max_pixels check below is the authority; Pillow's warning would only duplicate it.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        match = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{match.group(1)} pixels" if match else "too many pixels"
+        raise _fail(name, f"image is {size}, more than the limit of {max_pixels} (max_pixels)") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise _fail(name, _describe(exc)) from None
+    width, height = image.size
+    try:
+        check_pixels(width, height, max_pixels)
+    except ValueError as exc:
+        raise _fail(name, str(exc)) from None
+    return image
+
+
+def _decode_still(image: Image.Image, name: str) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image.load()
+            return to_rgba(ImageOps.exif_transpose(image))
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        raise _fail(name, _describe(exc)) from None
+
+
+def _decode_animated(data: bytes, name: str, max_pixels: int, max_frames: int, first_only: bool) -> tuple[AnimationData, int, str] | None:
+    """APNG and GIF go through our own composers; returns None for anything else (or a still PNG)."""
+    try:
+        if data.startswith(PNG_SIGNATURE):
+            result = decode_apng(data, max_pixels=max_pixels, max_frames=max_frames, first_only=first_only)
+            return None if result is None else (*result, "PNG")
+        if data[:6] in (b"GIF87a", b"GIF89a"):
+            return (*decode_gif(data, max_pixels=max_pixels, max_frames=max_frames, first_only=first_only), "GIF")
+    except ValueError as exc:
+        raise _fail(name, str(exc)) from None
+    return None
+
+
+def read_image(source: str | os.PathLike | Image.Image, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ReadResult:
+    """Reads a still image (or the first frame of an animation) as straight RGBA.
+
+    Supports PNG, APNG, JPEG, WebP (animated too), BMP, GIF and anything else Pillow opens. EXIF
+    orientation is applied to stills; every mode is normalised to RGBA (see `to_rgba`). The pixel
+    count is checked from the header, before any pixel is decoded.
+
+    Args:
+        source: a path, or an already opened ``PIL.Image.Image`` (its current frame is used).
+        max_pixels: refuse images with more pixels than this.
+
+    Returns:
+        ``ReadResult(image, n_frames, format)``: ``image`` is mode ``"RGBA"`` uint8; for an animated file
+        it is the first composited frame and ``n_frames`` is the frame count.
+
+    Raises:
+        FileNotFoundError: ``source`` does not exist.
+        ValueError: empty file, not an image, truncated or corrupt, or more than ``max_pixels`` pixels;
+            the message is one line naming the file.
+        TypeError: ``source`` is neither a path nor a PIL image.
+    """
+    if isinstance(source, Image.Image):
+        name = getattr(source, "filename", "") or "<image>"
+        width, height = source.size
+        if width * height > max_pixels:
+            raise _fail(name, f"image is {width}x{height} = {width * height} pixels, more than the limit of {max_pixels} (max_pixels)")
+        return ReadResult(_decode_still(source, name), int(getattr(source, "n_frames", 1)), source.format)
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(f"source must be a path or a PIL.Image.Image, got {type(source).__name__}")
+    data, name = _load_bytes(source)
+    animated = _decode_animated(data, str(source), max_pixels, 2**31, first_only=True)  # no frame limit for a still
+    if animated is not None:
+        anim, n_frames, fmt = animated
+        return ReadResult(Image.fromarray(anim.frames[0], "RGBA"), n_frames, fmt)
+    with _open_pillow(data, str(source), max_pixels) as image:
+        n_frames = int(getattr(image, "n_frames", 1))
+        return ReadResult(_decode_still(image, str(source)), n_frames, image.format)
+
+
+def read_animation(
+    source: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_frames: int = DEFAULT_MAX_FRAMES
+) -> AnimationData:
+    """Reads every frame of an animated (or still) image, fully composited.
+
+    APNG and GIF are composed by our own code (dispose/blend ops, sub-rectangles, each GIF frame's
+    own disposal, transparency); animated WebP is composed by libwebp through Pillow. A still image
+    gives one frame with duration 0.
+
+    Args:
+        source: path of the file.
+        max_pixels: refuse a canvas of more pixels than this (checked before decoding).
+        max_frames: refuse files with more frames than this.
+
+    Returns:
+        ``AnimationData(frames, durations_ms, loop)``: frames are ``np.uint8 (H, W, 4)`` straight RGBA;
+        ``loop`` is the number of plays, 0 meaning forever.
+
+    Raises:
+        FileNotFoundError: ``source`` does not exist.
+        ValueError: empty, not an image, truncated or corrupt, too many pixels or frames (one line
+            naming the file).
+    """
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(f"source must be a path, got {type(source).__name__}")
+    data, _ = _load_bytes(source)
+    name = str(source)
+    animated = _decode_animated(data, name, max_pixels, max_frames, first_only=False)
+    if animated is not None:
+        return animated[0]
+    with _open_pillow(data, name, max_pixels) as image:
+        n_frames = int(getattr(image, "n_frames", 1))
+        if n_frames > max_frames:
+            raise _fail(name, f"{n_frames} frames is more than the limit of {max_frames} (max_frames)")
+        if n_frames == 1:
+            return AnimationData([np.asarray(_decode_still(image, name))], [int(image.info.get("duration", 0) or 0)], 0)
+        frames, durations = [], []
+        try:
+            for i in range(n_frames):
+                image.seek(i)
+                image.load()
+                frames.append(np.asarray(to_rgba(image)))
+                durations.append(int(round(image.info.get("duration", 0) or 0)))
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise _fail(name, _describe(exc)) from None
+        return AnimationData(frames, durations, int(image.info.get("loop", 0)))

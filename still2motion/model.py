@@ -1,0 +1,140 @@
+"""``Still2Motion``: a U-Net that predicts how the pixels of a still image move in one seamless loop.
+
+For each of ``K`` layers (foreground / background) it predicts a soft mask and a periodic trajectory (an affine
+matrix and a coarse dense flow, each a short Fourier series in the loop phase). ``motion.py`` renders it at any
+resolution by warping the input: pixels are moved, never repainted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from huggingface_hub import PyTorchModelHubMixin
+from torch import nn
+
+from . import io
+from .generator import Generator
+from .motion import Motion, frame_phases, layer_images, render_chunks
+from .unet import UNet
+
+_CHUNK_FLOATS = 16_000_000  # floats of warped layers per rendering chunk (~64 MB), so memory stays flat
+
+
+class Still2Motion(
+    Generator,
+    PyTorchModelHubMixin,
+    library_name="still2motion",
+    pipeline_tag="image-to-video",
+    license="apache-2.0",
+    tags=["image-to-video", "animation", "sprites", "looping"],
+    repo_url="https://github.com/still2motion/still2motion",
+):
+    """The periodic-warp generator.
+
+    Args:
+        resolution: side ``R`` of the square canvas the network sees (the input is letterboxed into it).
+        block_out_channels: U-Net widths per level; ``R`` must be divisible by ``2 ** (len - 1)``.
+        num_layers: ``K``, layers that move independently (2: background and foreground).
+        num_harmonics: ``M``, Fourier harmonics per trajectory.
+        flow_downsample: the coarse flow is predicted at ``R / flow_downsample`` (a power of two).
+        noise_dim: size of the noise vector ``z`` drawn from the seed.
+        align_corners: used by every ``grid_sample`` / ``interpolate``.
+        generator_type: recorded in config.json so loaders know which class to build.
+    """
+
+    def __init__(
+        self,
+        *,
+        resolution: int = 64,
+        block_out_channels: tuple[int, ...] = (32, 64, 128, 256),
+        num_layers: int = 2,
+        num_harmonics: int = 3,
+        flow_downsample: int = 4,
+        noise_dim: int = 16,
+        align_corners: bool = False,
+        generator_type: str = "still2motion",
+    ) -> None:
+        super().__init__()
+        block_out_channels = tuple(block_out_channels)  # config.json hands back a list
+        depth = len(block_out_channels) - 1
+        if generator_type != "still2motion":
+            raise ValueError(f"generator_type must be 'still2motion' for Still2Motion, got {generator_type!r}")
+        if depth < 1 or resolution % (2**depth):
+            raise ValueError(
+                f"resolution must be divisible by 2 ** (len(block_out_channels) - 1) = {2 ** max(depth, 0)}, "
+                f"got resolution={resolution}, block_out_channels={block_out_channels}"
+            )
+        if flow_downsample < 1 or flow_downsample & (flow_downsample - 1) or flow_downsample > 2**depth:
+            raise ValueError(f"flow_downsample must be a power of two <= {2 ** depth}, got {flow_downsample}")
+        if num_layers < 1 or num_harmonics < 1 or noise_dim < 1:
+            raise ValueError(
+                f"num_layers, num_harmonics and noise_dim must be >= 1, got {num_layers}, {num_harmonics}, {noise_dim}"
+            )
+        self.resolution = resolution
+        self.num_layers = num_layers
+        self.num_harmonics = num_harmonics
+        self.noise_dim = noise_dim
+        self.align_corners = align_corners
+        self.flow_level = depth - 1 - flow_downsample.bit_length() + 1  # decoder level at R / flow_downsample
+
+        K, M = num_layers, num_harmonics
+        self.unet = UNet(in_channels=5, block_out_channels=block_out_channels, cond_dim=noise_dim)
+        flow_channels = block_out_channels[depth - 1 - self.flow_level] if self.flow_level >= 0 else block_out_channels[-1]
+        self.affine_head = nn.Sequential(
+            nn.Linear(block_out_channels[-1] + noise_dim, 256), nn.SiLU(), nn.Linear(256, K * 6 * M * 2)
+        )
+        self.flow_head = nn.Conv2d(flow_channels, K * 2 * M * 2, 3, padding=1)
+        self.mask_head = nn.Conv2d(block_out_channels[0], K, 3, padding=1)
+        for head in (self.affine_head[-1], self.flow_head, self.mask_head):
+            nn.init.zeros_(head.weight)  # an untrained model returns the still image
+            nn.init.zeros_(head.bias)
+
+    def forward(
+        self, image: torch.Tensor, noise: torch.Tensor | None = None, has_alpha: torch.Tensor | None = None
+    ) -> Motion:
+        """Predicts the motion of letterboxed images.
+
+        Args:
+            image: ``(B, 4, R, R)`` premultiplied RGBA in ``[0, 1]``.
+            noise: ``(B, noise_dim)``; zeros when omitted.
+            has_alpha: ``(B,)``, 1 where the original image had transparency; ones when omitted.
+
+        Returns:
+            ``Motion`` with masks ``(B, K, R, R)``, affine ``(B, K, 6, M, 2)``, flow ``(B, K, 2, M, 2, Hf, Wf)``.
+        """
+        B, C, H, W = image.shape
+        if C != 4 or H != self.resolution or W != self.resolution:
+            raise ValueError(f"image must be (B, 4, {self.resolution}, {self.resolution}), got {tuple(image.shape)}")
+        if noise is None:
+            noise = image.new_zeros(B, self.noise_dim)
+        if has_alpha is None:
+            has_alpha = image.new_ones(B)
+        flag = has_alpha.to(image.dtype).view(B, 1, 1, 1).expand(B, 1, H, W)
+        bottleneck, levels = self.unet(torch.cat((image * 2 - 1, flag), dim=1), noise)
+        K, M = self.num_layers, self.num_harmonics
+        pooled = torch.cat((bottleneck.mean(dim=(2, 3)), noise), dim=1)
+        affine = self.affine_head(pooled).view(B, K, 6, M, 2)
+        flow_features = levels[self.flow_level] if self.flow_level >= 0 else bottleneck
+        flow = self.flow_head(flow_features)  # (B, K*2*M*2, Hf, Wf)
+        flow = flow.view(B, K, 2, M, 2, *flow.shape[-2:])
+        masks = torch.softmax(self.mask_head(levels[-1]), dim=1)  # (B, K, R, R)
+        return Motion(masks=masks, affine=affine, flow=flow)
+
+    def render_frames(self, canvas, image, box, *, num_frames, strength, noise, mode, out_size, has_alpha) -> Iterator[np.ndarray]:
+        motion = self(canvas, noise, canvas.new_tensor([float(has_alpha)])).scaled(strength)
+        if mode == "nearest":  # hard layers: every output pixel is one input pixel, so a palette stays exact
+            hard = F.one_hot(motion.masks.argmax(dim=1), self.num_layers).permute(0, 3, 1, 2)
+            motion = Motion(hard.to(motion.masks.dtype), motion.affine, motion.flow)
+        layers = layer_images(image, motion.masks, box, self.resolution, self.align_corners)
+        out_w, out_h = out_size
+        chunk = max(1, min(8, _CHUNK_FLOATS // (self.num_layers * 4 * out_w * out_h)))
+        phases = frame_phases(num_frames, device=image.device)
+        for frames in render_chunks(
+            layers, motion, phases, chunk_size=chunk, box=box, canvas_size=self.resolution,
+            out_size=out_size, mode=mode, align_corners=self.align_corners,
+        ):
+            for frame in frames[0]:
+                yield io.from_tensor(frame)

@@ -1,0 +1,179 @@
+"""Periodic motion and rendering: pure tensor functions, no parameters.
+
+All motion lives in *canvas coordinates*: the model's ``R x R`` letterbox canvas spans ``[-1, 1]`` in x and y, pixel
+edges included (the ``align_corners=False`` convention). The canvas is square and the letterbox keeps aspect, so a
+canvas unit has the same length in x and y: a rotation of a 400 x 3 strip is a rotation, not a shear. A letterbox
+``box = (left, top, width, height)`` places an image of any size in the canvas; converting canvas positions to
+``grid_sample``'s per-axis ``[-1, 1]`` grid happens here and nowhere else (``canvas_to_grid``).
+
+A trajectory is a short Fourier series in the loop phase ``phi``:
+``p(phi) = sum_m a_m (cos(m phi) - 1) + b_m sin(m phi)``, so ``p(0) = p(2 pi) = 0``: frame 0 is the input and the
+loop closes by construction.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+Box = Sequence[int]  # (left, top, width, height) in canvas pixels, as returned by io.letterbox
+
+
+@dataclass
+class Motion:
+    """Everything needed to render a loop, for ``K`` layers and ``M`` harmonics.
+
+    Attributes:
+        masks: ``(B, K, Hm, Wm)`` layer weights over the canvas, a partition of unity over ``K``.
+        affine: ``(B, K, 6, M, 2)`` Fourier coefficients ``(a_m, b_m)`` of ``theta - I`` (2 x 3, row-major).
+        flow: ``(B, K, 2, M, 2, Hf, Wf)`` Fourier coefficients of a coarse backward flow ``(x, y)`` in canvas units.
+    """
+
+    masks: torch.Tensor
+    affine: torch.Tensor
+    flow: torch.Tensor
+
+    def scaled(self, strength: float | torch.Tensor) -> Motion:
+        """The same motion with every trajectory scaled by ``strength`` (a float or a ``(B,)`` tensor)."""
+        s = torch.as_tensor(strength, dtype=self.affine.dtype, device=self.affine.device)
+        if s.ndim == 1:
+            return Motion(self.masks, self.affine * s.view(-1, 1, 1, 1, 1), self.flow * s.view(-1, 1, 1, 1, 1, 1, 1))
+        return Motion(self.masks, self.affine * s, self.flow * s)
+
+    def detach(self) -> Motion:
+        return Motion(self.masks.detach(), self.affine.detach(), self.flow.detach())
+
+
+def frame_phases(num_frames: int, device=None) -> torch.Tensor:
+    """Phases ``2 pi t / num_frames`` of the frames of one loop, ``(T,)``."""
+    return torch.arange(num_frames, device=device, dtype=torch.float32) * (2 * math.pi / num_frames)
+
+
+def fourier_basis(phases: torch.Tensor, num_harmonics: int) -> torch.Tensor:
+    """``(cos(m phi) - 1, sin(m phi))`` for ``m = 1..M``: ``(..., M, 2)`` for phases of shape ``(...)``."""
+    m = torch.arange(1, num_harmonics + 1, device=phases.device, dtype=phases.dtype)
+    angle = phases.unsqueeze(-1) * m  # (..., M)
+    return torch.stack((torch.cos(angle) - 1, torch.sin(angle)), dim=-1)
+
+
+def affine_at(affine: torch.Tensor, phases: torch.Tensor) -> torch.Tensor:
+    """``theta(phi)`` for each layer: ``(B, K, 6, M, 2)`` and phases ``(B, T)`` or ``(T,)`` -> ``(B, T, K, 2, 3)``."""
+    B, K = affine.shape[:2]
+    basis = fourier_basis(phases.to(affine.dtype), affine.shape[3])
+    if basis.ndim == 3:  # shared phases (T, M, 2)
+        delta = torch.einsum("bkpmc,tmc->btkp", affine, basis)
+    else:  # per-sample phases (B, T, M, 2)
+        delta = torch.einsum("bkpmc,btmc->btkp", affine, basis)
+    identity = torch.tensor([1, 0, 0, 0, 1, 0], dtype=affine.dtype, device=affine.device)
+    return (identity + delta).unflatten(-1, (2, 3))  # (B, T, K, 2, 3)
+
+
+def flow_at(flow: torch.Tensor, phases: torch.Tensor) -> torch.Tensor:
+    """Coarse flow at the phases: ``(B, K, 2, M, 2, Hf, Wf)`` -> ``(B, T, K, 2, Hf, Wf)``."""
+    basis = fourier_basis(phases.to(flow.dtype), flow.shape[3])
+    if basis.ndim == 3:
+        return torch.einsum("bkdmchw,tmc->btkdhw", flow, basis)
+    return torch.einsum("bkdmchw,btmc->btkdhw", flow, basis)
+
+
+def pixel_canvas_coords(width: int, height: int, box: Box, canvas_size: int, device=None) -> torch.Tensor:
+    """Canvas coordinates of the pixel centres of a ``width x height`` image placed at ``box``: ``(H, W, 2)``."""
+    left, top, bw, bh = (float(v) for v in box)
+    xs = (torch.arange(width, device=device, dtype=torch.float32) + 0.5) / width  # (W,) in (0, 1)
+    ys = (torch.arange(height, device=device, dtype=torch.float32) + 0.5) / height
+    cx = 2 * (left + xs * bw) / canvas_size - 1
+    cy = 2 * (top + ys * bh) / canvas_size - 1
+    return torch.stack(torch.meshgrid(cx, cy, indexing="xy"), dim=-1)  # (H, W, 2)
+
+
+def canvas_to_grid(points: torch.Tensor, box: Box, canvas_size: int) -> torch.Tensor:
+    """Canvas coordinates ``(..., 2)`` -> ``grid_sample`` coordinates of the image placed at ``box`` (per-axis)."""
+    left, top, bw, bh = (float(v) for v in box)
+    centre = points.new_tensor([2 * (left + bw / 2) / canvas_size - 1, 2 * (top + bh / 2) / canvas_size - 1])
+    half = points.new_tensor([bw / canvas_size, bh / canvas_size])
+    return (points - centre) / half
+
+
+def sample_canvas_map(maps: torch.Tensor, coords: torch.Tensor, align_corners: bool) -> torch.Tensor:
+    """Bilinearly sample maps that cover the whole canvas ``(N, C, h, w)`` at canvas coords ``(N, H, W, 2)``."""
+    return F.grid_sample(maps, coords, mode="bilinear", padding_mode="border", align_corners=align_corners)
+
+
+def layer_images(image: torch.Tensor, masks: torch.Tensor, box: Box, canvas_size: int, align_corners: bool) -> torch.Tensor:
+    """Splits the premultiplied image ``(B, 4, H, W)`` into ``K`` layers ``(B, K, 4, H, W)`` by the canvas masks."""
+    B, _, H, W = image.shape
+    coords = pixel_canvas_coords(W, H, box, canvas_size, device=image.device).to(masks.dtype)
+    weights = sample_canvas_map(masks, coords.expand(B, H, W, 2), align_corners)  # (B, K, H, W)
+    return image.unsqueeze(1) * weights.unsqueeze(2)
+
+
+def source_coords(motion: Motion, phases: torch.Tensor, out_coords: torch.Tensor, align_corners: bool) -> torch.Tensor:
+    """Where each output pixel samples from, per layer: canvas coords ``(B, T, K, H, W, 2)``.
+
+    ``out_coords`` are the canvas coordinates of the output pixels, ``(H, W, 2)``.
+    """
+    theta = affine_at(motion.affine, phases)  # (B, T, K, 2, 3)
+    flow = flow_at(motion.flow, phases)  # (B, T, K, 2, Hf, Wf)
+    B, T, K = theta.shape[:3]
+    H, W = out_coords.shape[:2]
+    q = out_coords.to(theta.dtype)
+    warped = torch.einsum("btkij,hwj->btkhwi", theta[..., :2], q) + theta[..., 2][:, :, :, None, None, :]
+    flow_maps = flow.flatten(0, 2)  # (B*T*K, 2, Hf, Wf)
+    grid = q.expand(flow_maps.shape[0], H, W, 2)
+    dense = sample_canvas_map(flow_maps, grid, align_corners)  # (B*T*K, 2, H, W)
+    dense = dense.unflatten(0, (B, T, K)).permute(0, 1, 2, 4, 5, 3)  # (B, T, K, H, W, 2)
+    return warped + dense
+
+
+def render(
+    layers: torch.Tensor,
+    motion: Motion,
+    phases: torch.Tensor,
+    *,
+    box: Box,
+    canvas_size: int,
+    out_size: tuple[int, int] | None = None,
+    out_box: Box | None = None,
+    mode: str = "bilinear",
+    align_corners: bool = False,
+) -> torch.Tensor:
+    """Warps each layer and sums them: the frames at ``phases``.
+
+    Args:
+        layers: ``(B, K, 4, H, W)`` premultiplied RGBA layers (``layer_images``), placed in the canvas at ``box``.
+        motion: the motion to apply (already scaled by strength).
+        phases: ``(T,)`` shared or ``(B, T)`` per-sample loop phases in radians.
+        box: where the input sits in the canvas.
+        canvas_size: ``R``, the canvas side in pixels that ``box`` refers to.
+        out_size: ``(width, height)`` of the frames; default the input's.
+        out_box: where the output frame sits in the canvas; default ``box`` (same framing, any resolution).
+        mode: ``"bilinear"`` or ``"nearest"`` sampling of the layers.
+        align_corners: passed to every ``grid_sample``.
+
+    Returns:
+        ``(B, T, 4, H_out, W_out)`` premultiplied RGBA with alpha in ``[0, 1]`` and RGB ``<=`` alpha.
+    """
+    B, K, C, H, W = layers.shape
+    out_w, out_h = out_size or (W, H)
+    out_coords = pixel_canvas_coords(out_w, out_h, out_box or box, canvas_size, device=layers.device)
+    src = source_coords(motion, phases, out_coords, align_corners)  # (B, T, K, h, w, 2)
+    T = src.shape[1]
+    grid = canvas_to_grid(src, box, canvas_size).to(layers.dtype)
+    stacked = layers.unsqueeze(1).expand(B, T, K, C, H, W).flatten(0, 2)  # (B*T*K, 4, H, W)
+    warped = F.grid_sample(stacked, grid.flatten(0, 2), mode=mode, padding_mode="zeros", align_corners=align_corners)
+    frames = warped.unflatten(0, (B, T, K)).sum(dim=2)  # (B, T, 4, h, w)
+    alpha = frames[:, :, 3:].clamp(0, 1)
+    rgb = torch.minimum(frames[:, :, :3].clamp(min=0), alpha)
+    return torch.cat((rgb, alpha), dim=2)
+
+
+def render_chunks(
+    layers: torch.Tensor, motion: Motion, phases: torch.Tensor, *, chunk_size: int = 4, **kwargs
+) -> Iterator[torch.Tensor]:
+    """``render`` a few phases at a time, so memory stays flat however many frames are asked for."""
+    for start in range(0, phases.shape[-1], chunk_size):
+        yield render(layers, motion, phases[..., start : start + chunk_size], **kwargs)

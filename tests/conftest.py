@@ -1,0 +1,74 @@
+"""Shared fixtures: offline Hub, tiny models with hand-set or random motion, synthetic images."""
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # before huggingface_hub is imported anywhere
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from still2motion import Still2Motion  # noqa: E402
+
+TINY_CONFIG = {"resolution": 32, "block_out_channels": (4, 8, 16), "num_layers": 2, "num_harmonics": 2, "flow_downsample": 4, "noise_dim": 4}
+
+# indices into the 6 entries of theta - I (row-major 2 x 3)
+A, B, TX, C, D, TY = range(6)
+
+
+def hand_set_model(coeffs: dict | None = None, flow_bias: float = 0.0, **config) -> Still2Motion:
+    """A model whose motion is the same for every input: the affine head's bias holds the coefficients.
+
+    ``coeffs`` maps ``(param, harmonic m (1-based), "a" | "b")`` to a value, applied to every layer.
+    """
+    model = Still2Motion(**{**TINY_CONFIG, **config}).eval()
+    K, M = model.num_layers, model.num_harmonics
+    bias = torch.zeros(K, 6, M, 2)
+    for (param, m, ab), value in (coeffs or {}).items():
+        bias[:, param, m - 1, 0 if ab == "a" else 1] = value
+    with torch.no_grad():
+        model.affine_head[-1].bias.copy_(bias.flatten())
+        model.flow_head.bias.fill_(flow_bias)
+    return model
+
+
+def random_model(seed: int = 0, scale: float = 0.05, **config) -> Still2Motion:
+    """A model with every weight random (the zero-initialised motion heads too), so it moves and depends on its input."""
+    torch.manual_seed(seed)
+    model = Still2Motion(**{**TINY_CONFIG, **config}).eval()
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for head in (model.affine_head[-1], model.flow_head, model.mask_head):
+            for p in head.parameters():
+                p.copy_(torch.randn(p.shape, generator=gen) * scale)
+    return model
+
+
+@pytest.fixture
+def sway_model():
+    """Hand-set motion: a horizontal sway ``tx(phi) = 0.1 sin(phi)`` in canvas units."""
+    return hand_set_model({(TX, 1, "b"): 0.1})
+
+
+def sprite(width: int = 24, height: int = 32, seed: int = 0) -> Image.Image:
+    """A few-colour sprite on a transparent background."""
+    rng = np.random.default_rng(seed)
+    palette = np.array([[200, 40, 40, 255], [40, 160, 60, 255], [30, 30, 200, 255], [250, 220, 0, 255]], np.uint8)
+    arr = np.zeros((height, width, 4), np.uint8)
+    idx = rng.integers(0, len(palette), size=(height // 2, width // 2))
+    body = palette[idx]
+    y0, x0 = height // 4, width // 4
+    arr[y0 : y0 + height // 2, x0 : x0 + width // 2] = body
+    return Image.fromarray(arr, "RGBA")
+
+
+def gradient(width: int = 64, height: int = 48) -> Image.Image:
+    """A smooth opaque RGB gradient with a soft alpha edge (many colours: not pixel art)."""
+    x = np.linspace(0, 1, width)[None, :]
+    y = np.linspace(0, 1, height)[:, None]
+    rgb = np.stack([x.repeat(height, 0), y.repeat(width, 1), (x * y)], axis=-1)
+    alpha = np.clip(np.minimum.reduce([x, 1 - x, y.repeat(width, 1) * 0 + 1]) * 8, 0, 1)[..., None].repeat(height, 0)
+    arr = np.concatenate([rgb, alpha], axis=-1)
+    return Image.fromarray((arr * 255).round().astype(np.uint8), "RGBA")

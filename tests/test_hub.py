@@ -1,0 +1,145 @@
+"""Saving, strict loading and pushing with the Hub mixin, on randomised weights."""
+
+import json
+from unittest import mock
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+import still2motion
+from conftest import TINY_CONFIG, random_model, sprite
+from still2motion import Still2Motion, load_model
+
+
+@pytest.fixture
+def saved(tmp_path):
+    model = random_model(seed=7)
+    model.save_pretrained(tmp_path / "m")
+    return model, tmp_path / "m"
+
+
+def test_round_trip_restores_config_weights_and_frames(saved):
+    model, path = saved
+    assert {p.name for p in path.iterdir()} >= {"config.json", "model.safetensors", "README.md"}
+    config = json.loads((path / "config.json").read_text())
+    assert config["block_out_channels"] == list(TINY_CONFIG["block_out_channels"])
+    assert all(isinstance(v, (int, float, str, bool, list)) for v in config.values())  # flat JSON
+    loaded = Still2Motion.from_pretrained(path)
+    assert not loaded.training
+    a, b = model.state_dict(), loaded.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    still = sprite(24, 32)
+    fa = model.animate(still, num_frames=5, fps=10, seed=3).frames
+    fb = loaded.animate(still, num_frames=5, fps=10, seed=3).frames
+    assert all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(fa, fb))
+    assert not np.array_equal(np.asarray(fa[0]), np.asarray(fa[2]))  # the random model really moves
+    assert "still2motion" in (path / "README.md").read_text()
+
+
+def test_load_model_dispatches_and_resolves_env(saved, monkeypatch):
+    _, path = saved
+    monkeypatch.setenv("STILL2MOTION_MODEL", str(path))
+    assert isinstance(load_model(), Still2Motion)
+    assert load_model(path).resolution == TINY_CONFIG["resolution"]
+
+
+def test_default_model_is_a_bundled_folder():
+    assert isinstance(still2motion.DEFAULT_MODEL, str)
+    model = load_model(still2motion.DEFAULT_MODEL)
+    assert sum(p.numel() for p in model.parameters()) <= 8_000_000
+
+
+def test_pickle_only_folder_is_refused(tmp_path, saved):
+    _, path = saved
+    (path / "model.safetensors").unlink()
+    torch.save({}, path / "pytorch_model.bin")
+    with pytest.raises(ValueError, match="pickle"):
+        Still2Motion.from_pretrained(path)
+
+
+def test_missing_and_extra_weights_fail(saved):
+    _, path = saved
+    state = load_file(str(path / "model.safetensors"))
+    name = next(iter(state))
+    missing = {k: v for k, v in state.items() if k != name}
+    save_file(missing, str(path / "model.safetensors"))
+    with pytest.raises(ValueError, match="missing"):
+        Still2Motion.from_pretrained(path)
+    save_file({**state, "extra.weight": torch.zeros(1)}, str(path / "model.safetensors"))
+    with pytest.raises(ValueError, match="extra.weight"):
+        Still2Motion.from_pretrained(path)
+
+
+def test_truncated_weights_fail(saved):
+    _, path = saved
+    data = (path / "model.safetensors").read_bytes()
+    (path / "model.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="cannot read weights"):
+        Still2Motion.from_pretrained(path)
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"colour": 3}, "unknown key.*colour"),
+        ({"num_layers": "two"}, "num_layers"),
+        ({"align_corners": 1}, "align_corners"),
+        ({"block_out_channels": [4, "8"]}, "block_out_channels"),
+    ],
+)
+def test_bad_config_keys_are_named(saved, change, match):
+    _, path = saved
+    config = json.loads((path / "config.json").read_text())
+    (path / "config.json").write_text(json.dumps({**config, **change}))
+    with pytest.raises(ValueError, match=match):
+        Still2Motion.from_pretrained(path)
+
+
+def test_missing_config_key_is_named(saved):
+    _, path = saved
+    config = json.loads((path / "config.json").read_text())
+    del config["num_harmonics"]
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="missing key.*num_harmonics"):
+        Still2Motion.from_pretrained(path)
+
+
+def test_hub_id_offline_is_one_clear_line():
+    with pytest.raises(ValueError, match="not available offline") as info:
+        Still2Motion.from_pretrained("someone/not-cached-model")
+    assert "\n" not in str(info.value)
+
+
+def test_missing_folder_fails_clearly(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no-such"):
+        load_model(tmp_path / "no-such")
+
+
+def test_push_to_hub_uploads_saved_files(tmp_path):
+    model = random_model(seed=2)
+    uploaded = {}
+
+    def fake_upload_folder(self, *, folder_path, repo_id, **kwargs):
+        uploaded.update({p.name: p.read_bytes() for p in __import__("pathlib").Path(folder_path).iterdir()})
+        return mock.MagicMock(commit_url="https://example.invalid/commit")
+
+    with mock.patch("huggingface_hub.HfApi.create_repo") as create, mock.patch(
+        "huggingface_hub.HfApi.upload_folder", fake_upload_folder
+    ):
+        create.return_value = mock.MagicMock(repo_id="me/still2motion-test")
+        model.push_to_hub("me/still2motion-test")
+    assert {"config.json", "model.safetensors", "README.md"} <= set(uploaded)
+    (tmp_path / "m").mkdir()
+    for name, data in uploaded.items():
+        (tmp_path / "m" / name).write_bytes(data)
+    reloaded = Still2Motion.from_pretrained(tmp_path / "m")
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), reloaded.state_dict().values()))
+
+
+def test_constructor_rejects_bad_geometry():
+    with pytest.raises(ValueError, match="resolution"):
+        Still2Motion(resolution=30, block_out_channels=(4, 8, 16))
+    with pytest.raises(ValueError, match="flow_downsample"):
+        Still2Motion(resolution=32, block_out_channels=(4, 8), flow_downsample=8)
