@@ -17,7 +17,7 @@ from torch import nn
 
 from . import io
 from .generator import Generator
-from .motion import Motion, frame_phases, layer_images, render_chunks
+from .motion import Motion, frame_phases, layer_images, render, render_chunks
 from .unet import UNet
 
 _CHUNK_FLOATS = 16_000_000  # floats of warped layers per rendering chunk (~64 MB), so memory stays flat
@@ -122,6 +122,25 @@ class Still2Motion(
         flow = flow.view(B, K, 2, M, 2, *flow.shape[-2:])
         masks = torch.softmax(self.mask_head(levels[-1]), dim=1)  # (B, K, R, R)
         return Motion(masks=masks, affine=affine, flow=flow)
+
+    def forward_frames(
+        self, image: torch.Tensor, phases: torch.Tensor, noise: torch.Tensor | None = None, motion: Motion | None = None
+    ) -> torch.Tensor:
+        """Differentiable frames at the canvas resolution, for training.
+
+        Args:
+            image: ``(B, 4, R, R)`` premultiplied letterboxed inputs.
+            phases: ``(B, S)`` loop phases to render.
+            noise: ``(B, noise_dim)`` or ``None``.
+            motion: precomputed ``self(image, noise)`` (to reuse it for other losses).
+
+        Returns:
+            ``(B, S, 4, R, R)``.
+        """
+        motion = motion if motion is not None else self(image, noise)
+        box = (0, 0, self.resolution, self.resolution)
+        layers = layer_images(image, motion.masks, box, self.resolution, self.align_corners)
+        return render(layers, motion, phases, box=box, canvas_size=self.resolution, align_corners=self.align_corners)
 
     def render_frames(self, canvas, image, box, *, num_frames, strength, noise, mode, out_size, has_alpha) -> Iterator[np.ndarray]:
         motion = self(canvas, noise, canvas.new_tensor([float(has_alpha)])).scaled(strength)

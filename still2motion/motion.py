@@ -177,3 +177,21 @@ def render_chunks(
     """``render`` a few phases at a time, so memory stays flat however many frames are asked for."""
     for start in range(0, phases.shape[-1], chunk_size):
         yield render(layers, motion, phases[..., start : start + chunk_size], **kwargs)
+
+
+def shift_phase(motion: Motion, phase: torch.Tensor) -> Motion:
+    """Re-anchors trajectories at ``phase`` ``(B,)``: the result is ``q(psi) = p(phase + psi) - p(phase)``.
+
+    A loop fitted with frame 0 as its anchor describes, to first order, the motion seen from frame ``k`` once shifted
+    by ``2 pi k / N``; ``q(0) = 0`` still holds. Masks are kept as they are.
+    """
+
+    def rotate(coeffs: torch.Tensor) -> torch.Tensor:  # (B, K, P, M, 2, ...): M at dim 3, (a, b) at dim 4
+        M = coeffs.shape[3]
+        m = torch.arange(1, M + 1, device=coeffs.device, dtype=coeffs.dtype)
+        angle = (phase.to(coeffs.dtype)[:, None] * m).view(-1, 1, 1, M, *([1] * (coeffs.ndim - 5)))
+        a, b = coeffs[:, :, :, :, 0], coeffs[:, :, :, :, 1]
+        cos, sin = torch.cos(angle), torch.sin(angle)
+        return torch.stack((a * cos + b * sin, b * cos - a * sin), dim=4)
+
+    return Motion(motion.masks, rotate(motion.affine), rotate(motion.flow))

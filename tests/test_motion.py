@@ -145,3 +145,17 @@ def test_zero_initialised_model_returns_still():
     anim = hand_set_model().animate(still, num_frames=5, fps=10, resample="bilinear")
     for frame in anim.frames:
         assert np.array_equal(np.asarray(frame), np.asarray(still))
+
+
+def test_shift_phase_reanchors_trajectory():
+    mo = Motion(torch.ones(2, 2, 4, 4) / 2, torch.randn(2, 2, 6, 3, 2), torch.randn(2, 2, 2, 3, 2, 4, 4))
+    anchor = torch.tensor([0.7, 2.0])
+    shifted = motion.shift_phase(mo, anchor)
+    psi = torch.tensor([0.0, 0.3, 1.9])
+    for i in range(2):
+        phases = anchor[i] + psi
+        base = motion.affine_at(mo.affine[i : i + 1], phases)
+        expected = base - motion.affine_at(mo.affine[i : i + 1], anchor[i : i + 1]) + torch.tensor([[1.0, 0, 0], [0, 1, 0]])
+        torch.testing.assert_close(motion.affine_at(shifted.affine[i : i + 1], psi), expected, atol=1e-5, rtol=0)
+        flow = motion.flow_at(mo.flow[i : i + 1], phases) - motion.flow_at(mo.flow[i : i + 1], anchor[i : i + 1])
+        torch.testing.assert_close(motion.flow_at(shifted.flow[i : i + 1], psi), flow, atol=1e-5, rtol=0)
