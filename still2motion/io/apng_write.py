@@ -1,0 +1,129 @@
+"""APNG output with exactly the frames given.
+
+Pillow's APNG writer merges identical consecutive frames (adding up their durations), so a
+20-frame request can come out with fewer frames; the `apng` package writes what it is given.
+Every frame covers the whole canvas with dispose_op NONE and blend_op SOURCE, so each frame
+stands on its own. The optional lossless pass is oxipng, which keeps all frames (checked).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from pathlib import Path
+from typing import Sequence
+
+import apng
+import numpy as np
+import oxipng
+from PIL import Image
+
+from .atomic import check_output_path, write_bytes_atomic
+from .png_chunks import iter_chunks
+
+logger = logging.getLogger(__name__)
+
+OXIPNG_LEVEL = 2  # oxipng's default preset: on 270x270 x 8 frames, level 4 saved 1.4 % more for 2.6x the time
+
+
+def as_image(frame: Image.Image | np.ndarray) -> Image.Image:
+    """Returns a frame as a PIL image (``np.uint8 (H, W, 4)`` arrays become ``"RGBA"``)."""
+    if isinstance(frame, Image.Image):
+        return frame
+    if isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 4:
+        return Image.fromarray(frame, "RGBA")
+    raise TypeError(f"frames must be PIL images or uint8 (H, W, 4) arrays, got {type(frame).__name__}")
+
+
+def validate_frames(frames: Sequence, durations_ms: Sequence[int]) -> list[Image.Image]:
+    """Checks frames (non-empty, one size) and durations (one non-negative int per frame)."""
+    images = [as_image(f) for f in frames]
+    if not images:
+        raise ValueError("need at least one frame, got 0")
+    if len(durations_ms) != len(images):
+        raise ValueError(f"need one duration per frame: {len(images)} frames, {len(durations_ms)} durations")
+    sizes = {im.size for im in images}
+    if len(sizes) != 1:
+        raise ValueError(f"all frames must have the same size, got {sorted(sizes)}")
+    if any(int(d) != d or d < 0 for d in durations_ms):
+        raise ValueError(f"durations must be non-negative integers (ms), got {list(durations_ms)}")
+    return images
+
+
+def _delay(ms: int) -> tuple[int, int]:
+    # fcTL delays are 16-bit fractions; keep ms exact whenever it fits.
+    if ms <= 0xFFFF:
+        return ms, 1000
+    if ms % 10 == 0 and ms // 10 <= 0xFFFF:
+        return ms // 10, 100
+    if ms % 1000 == 0 and ms // 1000 <= 0xFFFF:
+        return ms // 1000, 1
+    raise ValueError(f"frame duration {ms} ms cannot be stored in an APNG")
+
+
+def count_apng_frames(data: bytes) -> int:
+    """Number of fcTL chunks, i.e. animation frames, in APNG bytes."""
+    return sum(chunk.type == b"fcTL" for chunk in iter_chunks(data))
+
+
+def encode_apng(
+    frames: Sequence[Image.Image | np.ndarray], durations_ms: Sequence[int], *, loop: int = 0, optimize: bool = True
+) -> bytes:
+    """Encodes frames as APNG bytes (see `write_apng`).
+
+    Frames may be ``"RGBA"``, or ``"P"`` images that all share one palette (the APNG holds a
+    single PLTE/tRNS, taken from the first frame).
+    """
+    images = validate_frames(frames, durations_ms)
+    if loop < 0 or loop > 0xFFFFFFFF:
+        raise ValueError(f"loop must be >= 0 (0 = forever), got {loop}")
+    animation = apng.APNG(num_plays=int(loop))
+    for image, ms in zip(images, durations_ms):
+        if image.mode not in ("RGBA", "P"):
+            image = image.convert("RGBA")
+        buf = io.BytesIO()
+        image.save(buf, "PNG", compress_level=6 if optimize else 9)
+        num, den = _delay(int(ms))
+        animation.append(apng.PNG.from_bytes(buf.getvalue()), delay=num, delay_den=den, depose_op=0, blend_op=0)
+    data = animation.to_bytes()
+    if optimize:
+        try:
+            smaller = oxipng.optimize_from_memory(data, level=OXIPNG_LEVEL)
+        except Exception as exc:  # oxipng raises its own PngError; a failed optimisation is not fatal
+            logger.warning("oxipng failed (%s); keeping the unoptimised APNG", exc)
+        else:
+            if count_apng_frames(smaller) == len(images) and len(smaller) < len(data):
+                data = smaller
+            elif count_apng_frames(smaller) != len(images):
+                logger.warning("oxipng changed the APNG frame count; keeping the unoptimised file")
+    return data
+
+
+def write_apng(
+    frames: Sequence[Image.Image | np.ndarray],
+    durations_ms: Sequence[int],
+    path: str | os.PathLike,
+    loop: int = 0,
+    *,
+    optimize: bool = True,
+) -> Path:
+    """Writes an animated PNG with exactly ``len(frames)`` frames, atomically.
+
+    Args:
+        frames: PIL ``"RGBA"`` images or ``np.uint8 (H, W, 4)`` arrays, all one size. Identical
+            consecutive frames are kept (Pillow's writer would merge them).
+        durations_ms: one duration per frame, in ms (stored as ms/1000 s).
+        path: output file.
+        loop: number of plays; 0 = forever.
+        optimize: run oxipng's lossless optimisation (all frames kept; verified).
+
+    Returns:
+        ``path`` as a ``Path``.
+
+    Raises:
+        ValueError: no frames, mismatched sizes or durations, or an unwritable path.
+        FileNotFoundError: the output folder does not exist.
+    """
+    check_output_path(path)
+    return write_bytes_atomic(path, encode_apng(frames, durations_ms, loop=loop, optimize=optimize))
