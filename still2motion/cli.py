@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=io.FORMATS, default=None, help="output format (default: from the output extension)")
     p.add_argument("--resample", choices=cfg.RESAMPLE_MODES, default="auto", help="pixel sampling; auto = nearest for pixel art")
     p.add_argument("--quality", type=int, default=None, help="WebP only: lossy quality 0-100 (default: lossless)")
-    return p
+    return parser
 
 
 def _collect_inputs(paths: list[str]) -> list[Path]:
