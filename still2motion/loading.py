@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import os
 
+from .baselines import Pix2PixGenerator, STNGenerator
 from .config import resolve_model
 from .generator import Generator
 from .hub import read_config
 from .model import Still2Motion
 
-GENERATORS: dict[str, type[Generator]] = {"still2motion": Still2Motion}
+GENERATORS: dict[str, type[Generator]] = {
+    "still2motion": Still2Motion,
+    "pix2pix": Pix2PixGenerator,
+    "stn": STNGenerator,
+}
 
 
 def load_model(model: str | os.PathLike | None = None, *, map_location: str = "cpu", **hub_kwargs) -> Generator:
