@@ -155,5 +155,4 @@ class Still2Motion(
             layers, motion, phases, chunk_size=chunk, box=box, canvas_size=self.resolution,
             out_size=out_size, mode=mode, align_corners=self.align_corners,
         ):
-            for frame in frames[0]:
-                yield io.from_tensor(frame)
+            yield from io.from_tensor(frames[0])  # (T, H, W, 4) uint8

@@ -162,10 +162,10 @@ def render(
     out_coords = pixel_canvas_coords(out_w, out_h, out_box or box, canvas_size, device=layers.device)
     src = source_coords(motion, phases, out_coords, align_corners)  # (B, T, K, h, w, 2)
     T = src.shape[1]
-    grid = canvas_to_grid(src, box, canvas_size).to(layers.dtype)
-    stacked = layers.unsqueeze(1).expand(B, T, K, C, H, W).flatten(0, 2)  # (B*T*K, 4, H, W)
-    warped = F.grid_sample(stacked, grid.flatten(0, 2), mode=mode, padding_mode="zeros", align_corners=align_corners)
-    frames = warped.unflatten(0, (B, T, K)).sum(dim=2)  # (B, T, 4, h, w)
+    # one grid_sample per layer image, its T frames stacked along the output height: no copy of the layers
+    grid = canvas_to_grid(src, box, canvas_size).to(layers.dtype).transpose(1, 2).reshape(B * K, T * out_h, out_w, 2)
+    warped = F.grid_sample(layers.reshape(B * K, C, H, W), grid, mode=mode, padding_mode="zeros", align_corners=align_corners)
+    frames = warped.view(B, K, C, T, out_h, out_w).sum(dim=1).transpose(1, 2)  # (B, T, 4, h, w)
     alpha = frames[:, :, 3:].clamp(0, 1)
     rgb = torch.minimum(frames[:, :, :3].clamp(min=0), alpha)
     return torch.cat((rgb, alpha), dim=2)
