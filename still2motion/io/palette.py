@@ -13,7 +13,6 @@ from typing import Sequence
 
 import imagequant
 import numpy as np
-from PIL import Image
 
 
 def quantize_frames(
@@ -32,13 +31,14 @@ def quantize_frames(
     """
     if not 2 <= max_colors <= 256:
         raise ValueError(f"max_colors must be in 2..256, got {max_colors}")
-    height = frames[0].shape[0]
-    montage = np.concatenate(list(frames), axis=0)  # (T*H, W, 4): one image, so one palette
-    quantized = imagequant.quantize_pil_image(
-        Image.fromarray(np.ascontiguousarray(montage), "RGBA"), dithering_level=dither, max_colors=max_colors
+    height, width = frames[0].shape[:2]
+    montage = np.ascontiguousarray(np.concatenate(list(frames), axis=0))  # (T*H, W, 4): one image, so one palette
+    # The raw-bytes entry point: quantize_pil_image copies pixels through a Python list (seconds per megapixel).
+    raw, flat_palette = imagequant.quantize_raw_rgba_bytes(
+        montage.tobytes(), width, montage.shape[0], dithering_level=dither, max_colors=max_colors
     )
-    indices = np.asarray(quantized)
-    palette = np.frombuffer(bytes(quantized.getpalette(rawmode="RGBA")), np.uint8).reshape(-1, 4)
+    indices = np.frombuffer(raw, np.uint8).reshape(montage.shape[:2])
+    palette = np.asarray(flat_palette, np.uint8).reshape(-1, 4)
     used = int(indices.max()) + 1
     return [indices[i * height : (i + 1) * height] for i in range(len(frames))], palette[:used].copy()
 
