@@ -1,0 +1,317 @@
+"""Datasets of real looping animations: a prepared ROOT, a pack, or a folder of a user's own files.
+
+One item is one real loop of ``N`` frames (its own length, never padded or looped out to a fixed ``T``), letterboxed
+to ``R x R`` with ``io.letterbox`` (the function inference uses), premultiplied RGBA float in ``[0, 1]``::
+
+    {"input": (4, R, R), "targets": (S, 4, R, R), "phases": (S,), "offsets": (S,) long, "num_frames": N,
+     "seq": str, "source": str}
+
+The input is frame ``k`` (random); the targets are frames ``(k + j) mod N`` at phases ``2 pi j / N``. Offsets ``j``
+are ``S`` consecutive values ``j0 … j0+S-1`` inside ``1 … N-1`` (so the input itself is never a target), or ``S``
+random distinct ones with ``random_offsets=True``, always in phase order. A loop with ``N - 1 < S`` frames cycles
+through ``1 … N-1, 0, 1, …`` (sorted): every target is still a real frame at its true phase.
+
+Randomness comes from ``numpy.random.default_rng([seed, epoch, index])``, so items are the same in any worker and
+in any order; call ``set_epoch`` before building each epoch's iterator to draw new ones.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch.utils.data import Dataset, default_collate
+
+from . import io
+
+logger = logging.getLogger(__name__)
+
+ANIMATION_SUFFIXES = (".gif", ".png", ".apng", ".webp")
+FRAME_SUFFIXES = (".png", ".webp", ".gif", ".jpg", ".jpeg", ".bmp")
+PACK_FORMAT = "still2motion-pack"
+
+
+def choose_resample(width: int, height: int, size: int, resample: str = "auto") -> str:
+    """``auto`` → ``nearest`` when the letterbox upscales (crisp pixel art), ``bilinear`` when it downscales."""
+    if resample == "auto":
+        return "nearest" if max(width, height) <= size else "bilinear"
+    if resample not in ("nearest", "bilinear"):
+        raise ValueError(f"resample must be 'auto', 'nearest' or 'bilinear', got {resample!r}")
+    return resample
+
+
+def letterbox_frames(frames: list[np.ndarray], size: int, resample: str = "auto") -> list[np.ndarray]:
+    """Letterboxes straight-RGBA ``uint8 (H, W, 4)`` frames of one size into ``uint8 (size, size, 4)`` frames."""
+    h, w = frames[0].shape[:2]
+    mode = choose_resample(w, h, size, resample)
+    return [np.asarray(io.letterbox(Image.fromarray(np.ascontiguousarray(f), "RGBA"), size, resample=mode)[0])
+            for f in frames]
+
+
+def sample_offsets(num_frames: int, num_targets: int, rng: np.random.Generator, random: bool = False) -> np.ndarray:
+    """Target offsets ``j`` (sorted, int64) for a loop of ``num_frames`` (see the module docstring)."""
+    if num_frames < 2:
+        raise ValueError(f"a loop needs at least 2 frames, got {num_frames}")
+    n, s = num_frames, num_targets
+    if s <= n - 1:
+        if random:
+            return np.sort(rng.choice(np.arange(1, n), size=s, replace=False)).astype(np.int64)
+        j0 = int(rng.integers(1, n - s + 1))
+        return np.arange(j0, j0 + s, dtype=np.int64)
+    return np.sort(np.arange(1, s + 1) % n).astype(np.int64)
+
+
+class LoopDataset(Dataset):
+    """Base class: sampling, letterboxing and augmentation; subclasses say where frames come from.
+
+    Args:
+        resolution: model resolution ``R``.
+        num_targets: ``S``, target frames per item.
+        random_offsets: ``S`` random distinct offsets instead of consecutive ones.
+        augment: horizontal flip and a small scale/translate of the whole clip (None: on for split "train").
+        seed: base seed; items depend on ``(seed, epoch, index)`` only.
+        resample: letterbox resampling, ``auto`` (nearest when upscaling), ``nearest`` or ``bilinear``.
+        hflip_p: probability of a horizontal flip.
+        affine_p: probability of the scale/translate (bilinear resampling, so half the clips stay crisp).
+        scale_range: scale drawn log-uniformly from ``[1 - scale_range, 1 + scale_range]``.
+        translate: shift drawn uniformly from ``±translate`` (fraction of the canvas half-width).
+    """
+
+    def __init__(self, *, resolution: int = 64, num_targets: int = 4, random_offsets: bool = False,
+                 augment: bool = True, seed: int = 0, resample: str = "auto", hflip_p: float = 0.5,
+                 affine_p: float = 0.5, scale_range: float = 0.1, translate: float = 0.05) -> None:
+        if resolution < 8 or num_targets < 1:
+            raise ValueError(f"need resolution >= 8 and num_targets >= 1, got {resolution}, {num_targets}")
+        choose_resample(1, 1, 1, resample)  # validates
+        self.resolution, self.num_targets, self.random_offsets = resolution, num_targets, random_offsets
+        self.augment, self.seed, self.resample, self.epoch = augment, seed, resample, 0
+        self.hflip_p, self.affine_p, self.scale_range, self.translate = hflip_p, affine_p, scale_range, translate
+
+    # -- what subclasses provide
+    def num_frames(self, index: int) -> int:
+        raise NotImplementedError
+
+    def meta(self, index: int) -> tuple[str, str]:
+        """``(seq, source)`` of item ``index``."""
+        raise NotImplementedError
+
+    def frames(self, index: int, which: list[int]) -> list[np.ndarray]:
+        """Frames ``which`` of item ``index``, letterboxed: ``uint8 (R, R, 4)`` straight RGBA each."""
+        raise NotImplementedError
+
+    # -- shared
+    def set_epoch(self, epoch: int) -> None:
+        """Selects the random draws of this epoch (call before creating the DataLoader iterator)."""
+        self.epoch = int(epoch)
+
+    def _augment(self, x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+        if rng.random() < self.hflip_p:
+            x = x.flip(-1)
+        if rng.random() < self.affine_p:
+            s = math.exp(rng.uniform(math.log(1 - self.scale_range), math.log(1 + self.scale_range)))
+            tx, ty = rng.uniform(-self.translate, self.translate, size=2)
+            # affine_grid maps output to input coordinates: input = (output - t) / s
+            theta = torch.tensor([[1 / s, 0, -tx / s], [0, 1 / s, -ty / s]], dtype=x.dtype)
+            grid = F.affine_grid(theta.expand(x.shape[0], 2, 3), list(x.shape), align_corners=False)
+            x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False).clamp(0, 1)
+        return x
+
+    def __getitem__(self, index: int) -> dict:
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} items")
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        n = self.num_frames(index)
+        k = int(rng.integers(n))
+        offsets = sample_offsets(n, self.num_targets, rng, self.random_offsets)
+        which = [k] + [int((k + j) % n) for j in offsets]
+        x = torch.stack([io.to_tensor(f) for f in self.frames(index, which)])  # (1 + S, 4, R, R)
+        if self.augment:
+            x = self._augment(x, rng)
+        seq, source = self.meta(index)
+        return {"input": x[0], "targets": x[1:], "phases": torch.from_numpy(2 * math.pi * offsets / n).float(),
+                "offsets": torch.from_numpy(offsets), "num_frames": n, "seq": seq, "source": source}
+
+
+def collate(batch: list[dict]) -> dict:
+    """Stacks items (all shapes are fixed by ``R`` and ``S``); ``num_frames`` becomes a long tensor, strings lists."""
+    return default_collate(batch)
+
+
+class PreparedDataset(LoopDataset):
+    """A split of a prepared ROOT (``ROOT/<split>/<seq>/0000.png …`` + ``manifest.jsonl``, DATA.md §6)."""
+
+    def __init__(self, root: str | Path, split: str = "train", **kw) -> None:
+        kw.setdefault("augment", split == "train")
+        super().__init__(**kw)
+        self.root = Path(root)
+        manifest = self.root / "manifest.jsonl"
+        if manifest.is_file():
+            lines = [json.loads(ln) for ln in manifest.read_text().splitlines() if ln.strip()]
+            self.items = [(ln["seq"], ln["character"].split(":")[0], int(ln["n_frames"]))
+                          for ln in lines if ln["split"] == split]
+        else:  # a bare FOMM-style folder tree
+            folders = sorted(p for p in (self.root / split).iterdir() if p.is_dir()) if (self.root / split).is_dir() else []
+            self.items = [(p.name, p.name.split(".")[0], len(list(p.glob("*.png")))) for p in folders]
+        self.items = [it for it in self.items if it[2] >= 2]
+        if not self.items:
+            raise ValueError(f"no sequences for split {split!r} in {self.root}")
+        self.split = split
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def num_frames(self, index: int) -> int:
+        return self.items[index][2]
+
+    def meta(self, index: int) -> tuple[str, str]:
+        return self.items[index][0], self.items[index][1]
+
+    def frames(self, index: int, which: list[int]) -> list[np.ndarray]:
+        folder = self.root / self.split / self.items[index][0]
+        raw = []
+        for i in which:
+            with Image.open(folder / f"{i:04d}.png") as im:
+                raw.append(np.asarray(im.convert("RGBA")))
+        return letterbox_frames(raw, self.resolution, self.resample)
+
+
+class PackDataset(LoopDataset):
+    """A split of a pack (``pack.json`` + ``<split>.npz`` of ``uint8 (N, R, R, 4)`` per sequence, no pickle)."""
+
+    def __init__(self, pack: str | Path, split: str = "train", **kw) -> None:
+        kw.setdefault("augment", split == "train")
+        self.pack = Path(pack)
+        info = json.loads((self.pack / "pack.json").read_text())
+        if info.get("format") != PACK_FORMAT:
+            raise ValueError(f"{self.pack / 'pack.json'} is not a {PACK_FORMAT} (format={info.get('format')!r})")
+        kw.setdefault("resolution", info["resolution"])
+        if kw["resolution"] != info["resolution"]:
+            raise ValueError(f"pack {self.pack} is at {info['resolution']}², asked for {kw['resolution']}²")
+        super().__init__(**kw)
+        if split not in info["splits"]:
+            raise ValueError(f"no split {split!r} in pack {self.pack}; it has {sorted(info['splits'])}")
+        self.file = self.pack / info["splits"][split]["file"]
+        self.items = [s for s in info["splits"][split]["sequences"] if s["n_frames"] >= 2]
+        self._npz, self._pid = None, None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def num_frames(self, index: int) -> int:
+        return self.items[index]["n_frames"]
+
+    def meta(self, index: int) -> tuple[str, str]:
+        return self.items[index]["seq"], self.items[index]["source"]
+
+    def frames(self, index: int, which: list[int]) -> list[np.ndarray]:
+        import os
+
+        if self._npz is None or self._pid != os.getpid():  # one open zip per worker process
+            self._npz, self._pid = np.load(self.file, allow_pickle=False), os.getpid()
+        arr = self._npz[self.items[index]["key"]]  # (N, R, R, 4) uint8
+        return [arr[i] for i in which]
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_npz": None, "_pid": None}
+
+
+def _natural_key(path: Path) -> list:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
+
+
+class FolderDataset(LoopDataset):
+    """A user's folder: animated GIF / APNG / WebP files and sub-folders of frame images, decoded once.
+
+    Files that fail to decode, or hold a single frame, are skipped with one warning each naming the file; they
+    are listed in ``skipped`` as ``(path, reason)``.
+
+    Raises:
+        ValueError: the folder holds no usable animation.
+    """
+
+    def __init__(self, folder: str | Path, split: str | None = None, **kw) -> None:
+        kw.setdefault("augment", True)
+        super().__init__(**kw)
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise FileNotFoundError(f"no such folder: {self.folder}")
+        self.items: list[tuple[str, list[np.ndarray]]] = []
+        self.skipped: list[tuple[str, str]] = []
+        for path in sorted(self.folder.iterdir(), key=_natural_key):
+            try:
+                if path.is_dir():
+                    frames = self._read_frame_folder(path)
+                elif path.suffix.lower() in ANIMATION_SUFFIXES:
+                    frames = io.read_animation(path).frames
+                else:
+                    continue
+                if frames is None:
+                    continue
+                if len(frames) < 2:
+                    raise ValueError("not an animation (1 frame)")
+            except (OSError, ValueError, SyntaxError) as exc:
+                self.skipped.append((str(path), str(exc)))
+                logger.warning("skipping %s: %s", path, exc)
+                continue
+            self.items.append((path.name, [np.ascontiguousarray(f) for f in frames]))
+        if not self.items:
+            raise ValueError(f"no usable animations in {self.folder} (GIF, APNG, animated WebP, or sub-folders of "
+                             f"frame PNGs); skipped {len(self.skipped)}")
+
+    @staticmethod
+    def _read_frame_folder(path: Path) -> list[np.ndarray] | None:
+        files = sorted((p for p in path.iterdir() if p.suffix.lower() in FRAME_SUFFIXES), key=_natural_key)
+        if not files:
+            return None
+        frames = [io.read_animation(p).frames[0] for p in files]
+        h = max(f.shape[0] for f in frames)
+        w = max(f.shape[1] for f in frames)
+        out = []
+        for f in frames:  # pad to the largest frame, centred
+            canvas = np.zeros((h, w, 4), np.uint8)
+            top, left = (h - f.shape[0]) // 2, (w - f.shape[1]) // 2
+            canvas[top : top + f.shape[0], left : left + f.shape[1]] = f
+            out.append(canvas)
+        return out
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def num_frames(self, index: int) -> int:
+        return len(self.items[index][1])
+
+    def meta(self, index: int) -> tuple[str, str]:
+        return self.items[index][0], "folder"
+
+    def frames(self, index: int, which: list[int]) -> list[np.ndarray]:
+        frames = self.items[index][1]
+        return letterbox_frames([frames[i] for i in which], self.resolution, self.resample)
+
+
+def open_dataset(path: str | Path, split: str = "train", **kw) -> LoopDataset:
+    """Opens a pack (``pack.json``), a prepared ROOT (``manifest.jsonl`` or ``<split>/``) or a user's folder.
+
+    Args:
+        path: the folder.
+        split: ``train``, ``val`` or ``test`` (ignored for a user's folder).
+        **kw: `LoopDataset` options (``resolution``, ``num_targets``, ``random_offsets``, ``augment``, ``seed`` ...).
+
+    Raises:
+        FileNotFoundError: ``path`` is not a folder.
+        ValueError: nothing usable in it.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise FileNotFoundError(f"no such dataset folder: {path}")
+    if (path / "pack.json").is_file():
+        return PackDataset(path, split, **kw)
+    if (path / "manifest.jsonl").is_file() or (path / split).is_dir():
+        return PreparedDataset(path, split, **kw)
+    return FolderDataset(path, **kw)
