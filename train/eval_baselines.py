@@ -1,0 +1,91 @@
+"""The built-in baselines of ``evaluate.py``: what a generator has to beat, with no training of their own.
+
+- ``static``: the input repeated ``N`` times. Perfect frame 0, zero motion: the floor for "does it move".
+- ``random-motion``: the fitted motion (``train/fit_motion.py``) of a random *training* loop, applied to the input. It
+  moves like a real sprite but ignores the image, so a model that beats it is looking at its input. (An average
+  trajectory would not do: opposite-phase motions cancel to stillness.)
+
+Each baseline is a callable ``(image, num_frames, seq) -> list of np.uint8 (H, W, 4)``, like ``Generator.animate``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from still2motion import io
+from still2motion.motion import Motion, frame_phases, layer_images, render_chunks
+from train.motion_targets import MotionTargets
+
+logger = logging.getLogger(__name__)
+
+BASELINES = ("static", "random-motion")
+
+
+def static_frames(image: Image.Image, num_frames: int) -> list[np.ndarray]:
+    """The ``static`` baseline: ``num_frames`` copies of the input."""
+    still = np.asarray(image)
+    return [still.copy() for _ in range(num_frames)]
+
+
+class RandomMotion:
+    """The ``random-motion`` baseline: each input gets the fitted motion of a random training sequence.
+
+    The choice depends only on ``seed`` and the evaluated sequence's name (not on the order or number of sequences
+    evaluated), and never picks the evaluated sequence itself.
+
+    Args:
+        path: a ``MotionTargets`` file (``train/fit_motion.py --output``).
+        candidates: the sequences that may lend their motion (the training split); those missing from the file are
+            skipped.
+        seed: chooses the motions.
+
+    Raises:
+        ValueError: no candidate sequence is in the targets file.
+    """
+
+    def __init__(self, path: str | Path, candidates: Iterable[str], seed: int = 0) -> None:
+        self.targets = MotionTargets(path)
+        self.candidates = sorted(s for s in set(candidates) if s in self.targets)
+        if not self.candidates:
+            raise ValueError(f"motions file '{path}' holds none of the training sequences ({len(self.targets)} rows)")
+        self.seed = seed
+        self.resolution = int(self.targets.config.get("resolution", self.targets.tensors["masks"].shape[-1]))
+        self.align_corners = bool(self.targets.config.get("align_corners", False))
+
+    def pick(self, seq: str) -> str:
+        """The training sequence whose motion ``seq`` gets."""
+        pool = [s for s in self.candidates if s != seq] or self.candidates
+        return random.Random(f"{self.seed}:{seq}").choice(pool)
+
+    @torch.no_grad()
+    def __call__(self, image: Image.Image, num_frames: int, seq: str) -> list[np.ndarray]:
+        """Renders the borrowed motion at the input's own size, as ``Still2Motion.animate`` renders its own.
+
+        Pixel art (``io.is_pixel_art``) is sampled ``nearest`` with hard layers, so it stays crisp; frame 0 is the
+        input verbatim.
+        """
+        motion = self.targets.motion([self.targets.index[self.pick(seq)]])  # batch of 1
+        mode = "nearest" if io.is_pixel_art(image) else "bilinear"
+        if mode == "nearest":
+            K = motion.masks.shape[1]
+            hard = F.one_hot(motion.masks.argmax(dim=1), K).permute(0, 3, 1, 2).to(motion.masks.dtype)
+            motion = Motion(hard, motion.affine, motion.flow)
+        box = io.letterbox_box(image.width, image.height, self.resolution)
+        still = io.to_tensor(image)[None]  # (1, 4, H, W)
+        layers = layer_images(still, motion.masks, box, self.resolution, self.align_corners)
+        frames = []
+        for chunk in render_chunks(
+            layers, motion, frame_phases(num_frames), chunk_size=8, box=box, canvas_size=self.resolution,
+            mode=mode, align_corners=self.align_corners,
+        ):
+            frames.extend(io.from_tensor(f) for f in chunk[0])
+        frames[0] = np.asarray(image).copy()  # frame 0 is the input, as animate() guarantees
+        return frames
