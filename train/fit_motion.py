@@ -1,0 +1,170 @@
+"""Stage 1: fit each real loop's periodic motion by gradient descent, and cache it.
+
+For every sequence, masks, affine and coarse-flow Fourier coefficients (the exact parameterisation and canvas
+coordinates of ``still2motion/motion.py``) are optimised so that warping frame 0 reproduces the loop's frames at their
+phases ``2 pi t / N``. The result is our own "ground-truth motion" per clip: the generator then learns to *predict* it
+from one frame (``train.py --motion_targets``), and ``evaluate.py --baseline random-motion`` borrows it. How well the
+fit reconstructs the real loops is the ceiling of what warping can express on this data; it is printed and stored.
+
+    python train/fit_motion.py --data_dir ~/.cache/still2motion/data --split train,val \\
+        --output ~/.cache/still2motion/motions.safetensors
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from still2motion import io  # noqa: E402
+from still2motion.data import open_dataset  # noqa: E402
+from still2motion.motion import Motion, layer_images, render  # noqa: E402
+from train.motion_targets import save_targets  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data_dir", required=True, help="prepared ROOT, a pack, or a folder of animations")
+    p.add_argument("--split", default="train,val", help="comma-separated splits to fit")
+    p.add_argument("--output", required=True, help="motion-targets .safetensors file to write")
+    p.add_argument("--fit_resolution", type=int, default=32, help="canvas size used for fitting (motion is resolution-free)")
+    p.add_argument("--num_layers", type=int, default=2)
+    p.add_argument("--num_harmonics", type=int, default=3)
+    p.add_argument("--flow_size", type=int, default=16, help="coarse flow grid (the model predicts it at R / flow_downsample)")
+    p.add_argument("--mask_size", type=int, default=16)
+    p.add_argument("--steps", type=int, default=150)
+    p.add_argument("--learning_rate", type=float, default=0.03)
+    p.add_argument("--batch_size", type=int, default=64)
+    p.add_argument("--lambda_smooth", type=float, default=0.05, help="flow smoothness weight")
+    p.add_argument("--lambda_flow", type=float, default=0.01, help="flow magnitude weight (prefer affine motion)")
+    p.add_argument("--max_sequences", type=int, default=None)
+    p.add_argument("--max_frames", type=int, default=32, help="longer loops are fitted on evenly spaced frames")
+    return p.parse_args(argv)
+
+
+def load_clips(data_dir: str, split: str, resolution: int, max_sequences: int | None, max_frames: int):
+    """All sequences of a split as ``(seq, source, frames (N, 4, R, R) premultiplied, phases (N,))``."""
+    ds = open_dataset(data_dir, split, resolution=resolution, augment=False)
+    count = len(ds) if max_sequences is None else min(len(ds), max_sequences)
+    clips = []
+    for i in tqdm(range(count), desc=f"loading {split}", unit="seq", disable=None):
+        n = ds.num_frames(i)
+        which = list(range(n)) if n <= max_frames else [round(t * n / max_frames) for t in range(max_frames)]
+        frames = torch.stack([io.to_tensor(f) for f in ds.frames(i, which)])
+        phases = torch.tensor(which, dtype=torch.float32) * (2 * math.pi / n)
+        seq, source = ds.meta(i)
+        clips.append((seq, source, frames, phases))
+    return clips
+
+
+def _smoothness(flow: torch.Tensor) -> torch.Tensor:
+    return (flow.diff(dim=-1).abs().mean() + flow.diff(dim=-2).abs().mean()) / 2
+
+
+def fit_batch(frames: torch.Tensor, phases: torch.Tensor, valid: torch.Tensor, args) -> tuple[Motion, torch.Tensor]:
+    """Fits ``B`` clips at once. ``frames (B, T, 4, R, R)``, ``phases (B, T)``, ``valid (B, T)`` (padding = 0).
+
+    Returns the motion and the per-clip L1 of the fit over frames 1..T-1.
+    """
+    B, T, _, R, _ = frames.shape
+    K, M = args.num_layers, args.num_harmonics
+    y = torch.linspace(-1, 1, args.mask_size)
+    # layers start as a smooth top/bottom split (legs vs body, say), which breaks the layers' symmetry
+    split = torch.stack([-3 * y, 3 * y]) if K == 2 else torch.randn(K, args.mask_size, generator=torch.Generator().manual_seed(0))
+    logits = split[:, :, None].expand(K, args.mask_size, args.mask_size).repeat(B, 1, 1, 1).clone().requires_grad_(True)
+    affine = torch.zeros(B, K, 6, M, 2, requires_grad=True)
+    flow = torch.zeros(B, K, 2, M, 2, args.flow_size, args.flow_size, requires_grad=True)
+    opt = torch.optim.Adam([logits, affine, flow], lr=args.learning_rate)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.steps)
+    box = (0, 0, R, R)
+    source, target = frames[:, 0], frames
+    weight = valid[:, :, None, None, None].float()
+    for _ in range(args.steps):
+        motion = Motion(torch.softmax(logits, dim=1), affine, flow)
+        layers = layer_images(source, motion.masks, box, R, False)
+        pred = render(layers, motion, phases, box=box, canvas_size=R)
+        l1 = ((pred - target).abs() * weight).sum() / (weight.sum() * 4 * R * R)
+        loss = l1 + args.lambda_smooth * _smoothness(flow) + args.lambda_flow * flow.abs().mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+    with torch.no_grad():
+        motion = Motion(torch.softmax(logits, dim=1), affine, flow).detach()
+        pred = render(layer_images(source, motion.masks, box, R, False), motion, phases, box=box, canvas_size=R)
+        per_clip = ((pred - target).abs() * weight).sum(dim=(1, 2, 3, 4)) / (weight.sum(dim=(1, 2, 3, 4)) * 4 * R * R)
+    return motion, per_clip
+
+
+def fit_all(clips, args) -> tuple[Motion, torch.Tensor, torch.Tensor]:
+    """Fits every clip, batching clips of similar length; returns motions, fitted L1 and static L1 in clip order."""
+    order = sorted(range(len(clips)), key=lambda i: clips[i][2].shape[0])
+    results: dict[int, tuple] = {}
+    bar = tqdm(total=len(clips), desc="fitting", unit="seq", disable=None)
+    for start in range(0, len(order), args.batch_size):
+        idx = order[start : start + args.batch_size]
+        T = max(clips[i][2].shape[0] for i in idx)
+        R = clips[idx[0]][2].shape[-1]
+        frames = torch.zeros(len(idx), T, 4, R, R)
+        phases = torch.zeros(len(idx), T)
+        valid = torch.zeros(len(idx), T, dtype=torch.bool)
+        for b, i in enumerate(idx):
+            f, ph = clips[i][2], clips[i][3]
+            frames[b, : len(f)], phases[b, : len(f)], valid[b, 1 : len(f)] = f, ph, True
+            frames[b, len(f) :] = f[0]
+        motion, l1 = fit_batch(frames, phases, valid, args)
+        w = valid[:, :, None, None, None].float()
+        static = ((frames - frames[:, :1]).abs() * w).sum(dim=(1, 2, 3, 4)) / (w.sum(dim=(1, 2, 3, 4)) * 4 * R * R)
+        for b, i in enumerate(idx):
+            results[i] = (Motion(motion.masks[b], motion.affine[b], motion.flow[b]), l1[b], static[b])
+        bar.update(len(idx))
+    bar.close()
+    rows = [results[i] for i in range(len(clips))]
+    motion = Motion(*(torch.stack([getattr(r[0], k) for r in rows]) for k in ("masks", "affine", "flow")))
+    return motion, torch.stack([r[1] for r in rows]), torch.stack([r[2] for r in rows])
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    torch.manual_seed(0)
+    started = time.time()
+    seqs, sources, motions, fitted, static, splits = [], [], [], [], [], []
+    for split in args.split.split(","):
+        clips = load_clips(args.data_dir, split, args.fit_resolution, args.max_sequences, args.max_frames)
+        if not clips:
+            print(f"error: split {split!r} of {args.data_dir} has no sequences", file=sys.stderr)
+            return 1
+        motion, l1, st = fit_all(clips, args)
+        seqs += [c[0] for c in clips]
+        sources += [c[1] for c in clips]
+        splits += [split] * len(clips)
+        motions.append(motion)
+        fitted.append(l1)
+        static.append(st)
+        ratio = (l1.mean() / st.mean().clamp_min(1e-12)).item()
+        alive = (st > 1e-4).float()
+        print(f"{split}: {len(clips)} loops, fitted L1 {l1.mean():.5f} vs static {st.mean():.5f} "
+              f"(ratio {ratio:.3f}; median per-loop ratio {(l1 / st.clamp_min(1e-9))[alive.bool()].median():.3f})")
+    motion = Motion(*(torch.cat([getattr(m, k) for m in motions]) for k in ("masks", "affine", "flow")))
+    config = {k: getattr(args, k) for k in ("fit_resolution", "num_layers", "num_harmonics", "flow_size", "mask_size", "steps", "learning_rate", "lambda_smooth", "lambda_flow")}
+    config.update(resolution=args.fit_resolution, data_dir=str(args.data_dir), splits=splits, sources=sources,
+                  seconds=round(time.time() - started, 1))
+    out = Path(args.output).expanduser()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_targets(out, seqs, motion, config, extra={"l1": torch.cat(fitted), "static_l1": torch.cat(static)})
+    print(f"wrote {out} ({len(seqs)} loops) in {time.time() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
