@@ -186,3 +186,13 @@ def test_evaluate_errors_are_one_line(prepared_root, tmp_path, capsys, extra, me
 def test_missing_data_dir_is_one_line(tmp_path, capsys):
     assert main(["--data_dir", str(tmp_path / "nope"), "--output_dir", str(tmp_path / "out"), "--baseline", "static"]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_max_sequences_spreads_over_the_split(prepared_root, tmp_path):
+    out = tmp_path / "out"
+    argv = ["--data_dir", str(prepared_root), "--split", "val", "--output_dir", str(out), "--baseline", "static",
+            "--max_sequences", "2", "--contact_sheets", "0"]
+    assert main(argv) == 0
+    report = json.loads((out / "metrics.json").read_text())
+    assert [it["seq"] for it in report["rows"]["static"]["items"]] == ["other.gamma#walk", "toy.beta#idle"]
+    assert not any((out / "contact").iterdir())

@@ -86,7 +86,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--output_dir", type=Path, required=True)
     p.add_argument("--baseline", action="append", default=[], choices=BASELINES, help="built-in baseline row; repeatable")
     p.add_argument("--motions", type=Path, help="motion-targets file (train/fit_motion.py) for --baseline random-motion")
-    p.add_argument("--max_sequences", type=int, help="evaluate only the first N sequences (sorted by name)")
+    p.add_argument("--max_sequences", type=int, help="evaluate N sequences spread evenly over the split (sorted by name)")
     p.add_argument("--seed", type=int, default=0, help="noise seed of every animate() call, and the random-motion draws")
     p.add_argument("--contact_sheets", type=int, default=16, help="sequences drawn per row (0: none)")
     p.add_argument("--device", default="cpu", help="device the models run on")
@@ -202,7 +202,9 @@ def main(argv: list[str] | None = None) -> int:
         sequences = list_sequences(args.data_dir, args.split)
         if not sequences:
             raise ValueError(f"no sequences in split '{args.split}' of '{args.data_dir}'")
-        sequences = sequences[: args.max_sequences]
+        if args.max_sequences is not None and args.max_sequences < len(sequences):  # spread over sources and names
+            keep = np.linspace(0, len(sequences) - 1, args.max_sequences).round().astype(int)
+            sequences = [sequences[i] for i in sorted(set(keep.tolist()))]
         rows = build_rows(args, lambda: training_sequences(args, sequences))
         count = min(max(args.contact_sheets, 0), len(sequences))
         sheets = {int(i) for i in np.linspace(0, len(sequences) - 1, count).round()} if count else set()
