@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from still2motion.io import (GIF_ALPHA_THRESHOLD, Animation, atomic_output, durations_for, format_from_path,
-                             read_animation, write_apng, write_gif, write_spritesheet, write_webp)
+                             read_animation, write_apng, write_gif, write_webp)
 
 
 def _frames(n, size=(24, 16), seed=0, identical_pairs=False):
