@@ -196,3 +196,19 @@ def test_max_sequences_spreads_over_the_split(prepared_root, tmp_path):
     report = json.loads((out / "metrics.json").read_text())
     assert [it["seq"] for it in report["rows"]["static"]["items"]] == ["other.gamma#walk", "toy.beta#idle"]
     assert not any((out / "contact").iterdir())
+
+
+@pytest.mark.parametrize("kind", ["pix2pix", "stn"])
+def test_evaluate_loads_any_generator_type(prepared_root, tmp_path, kind):
+    from still2motion.baselines import Pix2PixGenerator, STNGenerator
+
+    cls = {"pix2pix": Pix2PixGenerator, "stn": STNGenerator}[kind]
+    torch.manual_seed(0)
+    cls(resolution=32, block_out_channels=(4, 8, 16), num_phases=4, noise_dim=4).save_pretrained(tmp_path / kind)
+    out = tmp_path / "out"
+    argv = ["--model", str(tmp_path / kind), "--data_dir", str(prepared_root), "--split", "val",
+            "--output_dir", str(out), "--contact_sheets", "1"]
+    assert main(argv) == 0
+    report = json.loads((out / "metrics.json").read_text())
+    assert list(report["rows"]) == [kind] and report["rows"][kind]["n"] == 3
+    assert (out / "contact" / f"{kind}_0.png").is_file()
