@@ -18,8 +18,8 @@ import time
 from multiprocessing import Pool
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make `train` and `still2motion` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if __package__ in (None, ""):  # run as a script: import `train` and `still2motion` from the repo root, not
+    sys.path[0] = str(Path(__file__).resolve().parents[1])  # train/ (where train/train.py would shadow the package)
 
 from tqdm import tqdm  # noqa: E402
 
