@@ -1,0 +1,127 @@
+"""Command-line flags of ``train/train.py``, in the diffusers vocabulary (see STYLE.md, "Training script")."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+GENERATOR_CHOICES = ("still2motion", "pix2pix", "stn")
+
+
+def _channels(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--block_out_channels must be comma-separated integers, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError(f"--block_out_channels needs at least one width, got {text!r}")
+    return values
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description="Train a still2motion generator (or a baseline) with Accelerate.")
+    g = p.add_argument_group("data and model")
+    g.add_argument("--data_dir", required=True, help="a prepared ROOT, a pack, or a folder of your own GIF/APNG/WebP loops")
+    g.add_argument("--output_dir", default="still2motion-model", help="checkpoints, logs, samples and the final model")
+    g.add_argument("--generator", choices=GENERATOR_CHOICES, default="still2motion", help="the model, or a baseline")
+    g.add_argument("--init_generator", default=None, help="start from a saved generator (folder or Hub id) instead of random")
+    g.add_argument("--model_config", default=None, help="generator __init__ kwargs: a JSON file or inline JSON object")
+    g.add_argument("--num_layers", type=int, default=None, help="K (still2motion only); overrides --model_config")
+    g.add_argument("--num_harmonics", type=int, default=None, help="M (still2motion only); overrides --model_config")
+    g.add_argument("--block_out_channels", type=_channels, default=None, help="U-Net widths, e.g. 32,64,128,256")
+    g.add_argument("--resolution", type=int, default=64, help="model resolution R (the canvas side)")
+    g.add_argument("--frames_per_clip", type=int, default=4, help="S, target frames rendered per clip")
+
+    t = p.add_argument_group("optimisation")
+    t.add_argument("--train_batch_size", type=int, default=8, help="clips per process per micro-batch")
+    t.add_argument("--max_train_steps", type=int, default=10_000)
+    t.add_argument("--max_train_time_minutes", type=float, default=None,
+                   help="wall-clock budget of this run; when spent, checkpoint, save the model and stop cleanly")
+    t.add_argument("--learning_rate", type=float, default=2e-4)
+    t.add_argument("--discr_learning_rate", type=float, default=2e-4)
+    t.add_argument("--temporal_discr_learning_rate", type=float, default=None, help="default: --discr_learning_rate")
+    t.add_argument("--gradient_accumulation_steps", type=int, default=1)
+    t.add_argument("--max_grad_norm", type=float, default=5.0)
+    t.add_argument("--mixed_precision", choices=("no", "fp16", "bf16"), default=None,
+                   help="default: accelerate config's choice (fp16 needs a GPU; bf16 also runs on CPU)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--dataloader_num_workers", type=int, default=0)
+    t.add_argument("--use_ema", action="store_true", help="keep an EMA of the generator; it is what gets saved")
+    t.add_argument("--ema_decay", type=float, default=0.999)
+
+    lo = p.add_argument_group("losses")
+    lo.add_argument("--gan_loss", choices=("hinge", "lsgan"), default="hinge")
+    lo.add_argument("--lambda_l1", type=float, default=1.0, help="multi-scale L1 on premultiplied RGBA")
+    lo.add_argument("--lambda_gan", type=float, default=0.05, help="conditional PatchGAN")
+    lo.add_argument("--lambda_temporal", type=float, default=0.05, help="temporal (3D) discriminator; 0 disables it")
+    lo.add_argument("--lambda_feature_matching", type=float, default=1.0)
+    lo.add_argument("--lambda_flow_smooth", type=float, default=0.1, help="still2motion only")
+    lo.add_argument("--lambda_mask_entropy", type=float, default=0.01, help="still2motion only")
+    lo.add_argument("--lambda_mask_alpha", type=float, default=0.05, help="still2motion only: foreground mask ~ alpha")
+    lo.add_argument("--motion_targets", default=None, help="fitted motions (train/fit_motion.py) to regress onto")
+    lo.add_argument("--lambda_motion", type=float, default=1.0, help="coefficient regression (needs --motion_targets)")
+    lo.add_argument("--best_of_k", type=int, default=1, help="noise draws per clip; the best one is trained")
+
+    c = p.add_argument_group("checkpoints, logging, Hub")
+    c.add_argument("--checkpointing_steps", type=int, default=500)
+    c.add_argument("--checkpoints_total_limit", type=int, default=None)
+    c.add_argument("--resume_from_checkpoint", default=None, help="a checkpoint folder, or 'latest'")
+    c.add_argument("--validation_steps", type=int, default=None, help="val metrics and sample animations every N steps")
+    c.add_argument("--report_to", default="tensorboard", help="'tensorboard', or 'none'")
+    c.add_argument("--logging_dir", default="logs", help="under --output_dir")
+    c.add_argument("--push_to_hub", action="store_true")
+    c.add_argument("--hub_model_id", default=None)
+    c.add_argument("--hub_token", default=None)
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
+    check_args(args)
+    return args
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Raises ``ValueError`` naming the first inconsistent flag."""
+    positive = ("resolution", "frames_per_clip", "train_batch_size", "max_train_steps", "gradient_accumulation_steps",
+                "checkpointing_steps", "best_of_k")
+    for name in positive:
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if args.checkpoints_total_limit is not None and args.checkpoints_total_limit < 1:
+        raise ValueError(f"--checkpoints_total_limit must be >= 1, got {args.checkpoints_total_limit}")
+    if args.validation_steps is not None and args.validation_steps < 1:
+        raise ValueError(f"--validation_steps must be >= 1, got {args.validation_steps}")
+    if args.max_train_time_minutes is not None and args.max_train_time_minutes <= 0:
+        raise ValueError(f"--max_train_time_minutes must be > 0, got {args.max_train_time_minutes}")
+    if args.generator != "still2motion":
+        for name in ("num_layers", "num_harmonics", "motion_targets"):
+            if getattr(args, name) is not None:
+                raise ValueError(f"--{name} only applies to --generator still2motion, not {args.generator}")
+    if args.push_to_hub and not args.hub_model_id:
+        raise ValueError("--push_to_hub needs --hub_model_id")
+    if args.report_to not in ("tensorboard", "none"):
+        raise ValueError(f"--report_to must be 'tensorboard' or 'none', got {args.report_to!r}")
+
+
+def model_config(args: argparse.Namespace) -> dict:
+    """Generator kwargs: ``--model_config`` (file or inline JSON), then the flat flags, then ``--resolution``."""
+    config: dict = {}
+    if args.model_config:
+        text = args.model_config
+        source = Path(text)
+        if not text.lstrip().startswith("{") and source.is_file():
+            text = source.read_text()
+        try:
+            config = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"--model_config is neither a JSON file nor a JSON object: {exc}") from None
+        if not isinstance(config, dict):
+            raise ValueError(f"--model_config must be a JSON object, got {type(config).__name__}")
+    for name in ("num_layers", "num_harmonics", "block_out_channels"):
+        if getattr(args, name) is not None:
+            config[name] = getattr(args, name)
+    config["resolution"] = args.resolution
+    config["generator_type"] = args.generator
+    return config

@@ -1,0 +1,113 @@
+"""The model card (README.md) of a trained generator: every number comes from a file, none is typed by hand.
+
+Metrics come from a ``metrics.json`` in ``train/evaluate.py``'s schema (``rows.<name>.overall.<metric>.mean``);
+data sources and licences from the prepared ROOT's ``manifest.jsonl`` when there is one; steps, hardware and wall
+time from the run itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from collections import Counter
+from pathlib import Path
+
+import torch
+
+from train.metrics import METRICS
+
+NUMBER_FORMAT = "{:.6g}"  # how metrics are written in the card (tests parse them back)
+
+
+def data_sources(data_dir: str | Path) -> list[dict]:
+    """``[{"source", "license", "sequences"}]`` of the train split in ``data_dir/manifest.jsonl``; ``[]`` without one."""
+    manifest = Path(data_dir) / "manifest.jsonl"
+    if not manifest.is_file():
+        return []
+    counts: Counter = Counter()
+    for line in manifest.read_text().splitlines():
+        if line.strip():
+            record = json.loads(line)
+            if record.get("split", "train") != "train":
+                continue
+            counts[(record.get("source", "?"), record.get("license", "unknown"))] += 1
+    return [{"source": s, "license": lic, "sequences": n} for (s, lic), n in sorted(counts.items())]
+
+
+def hardware(num_processes: int, mixed_precision: str) -> str:
+    if torch.cuda.is_available():
+        device = f"{num_processes} x {torch.cuda.get_device_name(0)}"
+    else:
+        device = f"CPU ({os.cpu_count()} cores, {platform.machine()}), {num_processes} process(es)"
+    return f"{device}, mixed precision {mixed_precision}, torch {torch.__version__}"
+
+
+def metrics_table(metrics: dict | None) -> list[str]:
+    """Markdown rows ``| row | metric | mean | median |`` for every row of a ``metrics.json``."""
+    if not metrics or not metrics.get("rows"):
+        return ["No metrics.json was found next to the model: run `train/evaluate.py` and rebuild the card."]
+    lines = [
+        f"Split `{metrics.get('split', '?')}`, {metrics.get('n', '?')} sequences (from `metrics.json`).",
+        "",
+        "| row | metric | mean | median |",
+        "|---|---|---|---|",
+    ]
+    for name, row in metrics["rows"].items():
+        for metric in (*METRICS, "seconds"):
+            stats = row.get("overall", {}).get(metric)
+            if stats is None:
+                continue
+            mean, median = (("-" if stats.get(k) is None else NUMBER_FORMAT.format(stats[k])) for k in ("mean", "median"))
+            lines.append(f"| {name} | {metric} | {mean} | {median} |")
+    return lines
+
+
+def render_card(*, generator_type: str, config: dict, metrics: dict | None, sources: list[dict], info: dict) -> str:
+    """The card's Markdown. ``info``: ``steps``, ``hardware``, ``wall_time_minutes``, ``data_dir``, ``command``."""
+    licenses = sorted({s["license"] for s in sources})
+    front = [
+        "---",
+        "library_name: still2motion",
+        "pipeline_tag: image-to-video",
+        "tags:",
+        *[f"- {t}" for t in ("image-to-video", "animation", "sprites", "looping", generator_type)],
+        "---",
+    ]
+    body = [
+        f"# still2motion generator ({generator_type})",
+        "",
+        "Turns one still image into a seamlessly looping animation by moving its pixels. Load it with "
+        "`still2motion.load_model(\"<this repo or folder>\")` and call `.animate(image)`.",
+        "",
+        "## Training",
+        "",
+        f"- steps: {info.get('steps')}",
+        f"- wall time: {info.get('wall_time_minutes', 0):.1f} min",
+        f"- hardware: {info.get('hardware')}",
+        f"- data: `{info.get('data_dir')}`",
+        f"- config: `{json.dumps(config, sort_keys=True)}`",
+    ]
+    if info.get("command"):
+        body.append(f"- command: `{info['command']}`")
+    body += ["", "### Data sources and licences", ""]
+    if sources:
+        body += ["| source | licence | sequences |", "|---|---|---|"]
+        body += [f"| {s['source']} | {s['license']} | {s['sequences']} |" for s in sources]
+        body += ["", f"The weights were trained on art under: {', '.join(licenses)}. Check those terms before redistributing."]
+    else:
+        body.append("No data manifest was found (a user folder): the data's licences are those of its owner.")
+    body += ["", "## Metrics", "", *metrics_table(metrics), ""]
+    return "\n".join(front + [""] + body)
+
+
+def write_model_card(folder: str | Path, **kwargs) -> Path:
+    """Writes ``folder/README.md`` (see ``render_card`` for the arguments)."""
+    path = Path(folder) / "README.md"
+    path.write_text(render_card(**kwargs))
+    return path
+
+
+def read_metrics(path: str | Path) -> dict | None:
+    path = Path(path)
+    return json.loads(path.read_text()) if path.is_file() else None

@@ -1,0 +1,290 @@
+"""Train a still2motion generator, or one of the two baselines, with Accelerate (1 CPU to N GPUs, same script).
+
+    accelerate launch train/train.py --data_dir ROOT --output_dir OUT --mixed_precision bf16 --use_ema \\
+        --checkpointing_steps 500 --resume_from_checkpoint latest [--push_to_hub --hub_model_id owner/name]
+
+Flags: ``train/args.py``. Steps: ``train/steps.py``. Checkpoints: ``train/checkpointing.py``. Each step is one D
+update then one G update; ``OUT/checkpoint-<step>/`` are complete training states and loadable models
+(``generator/``); at the end ``OUT`` holds the (EMA) generator, ``metrics.json`` of the val split and a model card.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `train` and `still2motion` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+from accelerate import Accelerator  # noqa: E402
+from accelerate.logging import get_logger  # noqa: E402
+from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed  # noqa: E402
+from huggingface_hub import HfApi  # noqa: E402
+from tqdm.auto import tqdm  # noqa: E402
+
+from still2motion.data import collate, open_dataset  # noqa: E402
+from still2motion.hub import load_weights  # noqa: E402
+from still2motion.loading import GENERATORS, load_model  # noqa: E402
+from train import checkpointing, model_card, validation  # noqa: E402
+from train.args import model_config, parse_args  # noqa: E402
+from train.discriminator import Discriminators  # noqa: E402
+from train.ema import EMA  # noqa: E402
+from train.losses import group_scales  # noqa: E402
+from train.motion_targets import MotionTargets  # noqa: E402
+from train.steps import Run, TrainingGenerator, discriminator_step, generator_forward, generator_step  # noqa: E402
+
+logger = get_logger(__name__, log_level="INFO")
+
+FINAL_VAL_SEQUENCES = 64  # val sequences scored for metrics.json at the end
+STEP_VAL_SEQUENCES = 8  # ... and at each --validation_steps
+UPLOADED = ["config.json", "model.safetensors", "README.md", "metrics.json"]
+
+
+def build_accelerator(args) -> Accelerator:
+    output_dir = Path(args.output_dir)
+    accelerator = Accelerator(
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        mixed_precision=args.mixed_precision,
+        log_with=None if args.report_to == "none" else args.report_to,
+        project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / args.logging_dir)),
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),  # same order on resume
+    )
+    logger.info(accelerator.state, main_process_only=False)
+    return accelerator
+
+
+def build_datasets(args):
+    """``(train, val or None)``; a user folder's own val split is whatever ``open_dataset`` gives for ``"val"``."""
+    kw = {"resolution": args.resolution, "num_targets": args.frames_per_clip, "seed": args.seed}
+    train = open_dataset(args.data_dir, "train", **kw)
+    try:
+        val = open_dataset(args.data_dir, "val", **{**kw, "augment": False})
+    except (FileNotFoundError, ValueError) as exc:
+        logger.warning(f"no validation split: {exc}")
+        val = None
+    return train, val
+
+
+def build_models(args):
+    """``(generator, discriminators or None)``: a fresh generator of ``--generator``, or ``--init_generator``'s."""
+    if args.init_generator:
+        generator = load_model(args.init_generator)
+        kind = getattr(generator, "generator_type", None) or type(generator).__name__
+        if not isinstance(generator, GENERATORS[args.generator]):
+            raise ValueError(f"--init_generator {args.init_generator} holds a {kind} generator, not --generator {args.generator}")
+        if generator.resolution != args.resolution:
+            raise ValueError(f"--init_generator is at resolution {generator.resolution}, --resolution is {args.resolution}")
+    else:
+        generator = GENERATORS[args.generator](**model_config(args))
+    generator.train()
+    discriminators = None
+    if args.lambda_gan > 0 or args.lambda_temporal > 0:
+        discriminators = Discriminators(patch=args.lambda_gan > 0, temporal=args.lambda_temporal > 0)
+    return generator, discriminators
+
+
+def build_optimizers(args, generator, discriminators):
+    g_opt = torch.optim.Adam(generator.parameters(), lr=args.learning_rate, betas=(0.5, 0.999))
+    if discriminators is None:
+        return g_opt, None
+    groups = []
+    if discriminators.patch is not None:
+        groups.append({"params": discriminators.patch.parameters(), "lr": args.discr_learning_rate})
+    if discriminators.temporal is not None:
+        groups.append({"params": discriminators.temporal.parameters(),
+                       "lr": args.temporal_discr_learning_rate or args.discr_learning_rate})
+    return g_opt, torch.optim.Adam(groups, betas=(0.5, 0.999))
+
+
+def load_targets(args, run: Run) -> None:
+    if args.motion_targets:
+        run.targets = MotionTargets(args.motion_targets)
+        run.target_scales = group_scales(run.targets.motion(list(range(len(run.targets)))))
+        logger.info(f"motion targets: {len(run.targets)} sequences, group scales {run.target_scales}")
+
+
+def export_model(run: Run, ema: EMA | None):
+    """The generator to save and sample: the EMA copy when there is one."""
+    return ema.model if ema is not None else run.accelerator.unwrap_model(run.generator).generator
+
+
+def save_checkpoint(run: Run, ema: EMA | None, step: int, position: dict) -> Path:
+    state = {**position, "ema_updates": ema.num_updates if ema else 0}
+    path = checkpointing.save_checkpoint(
+        run.accelerator, run.args.output_dir, step, state, export_model(run, ema), run.args.checkpoints_total_limit
+    )
+    logger.info(f"saved {path}")
+    return path
+
+
+def resume(run: Run, ema: EMA | None) -> dict:
+    """Loads ``--resume_from_checkpoint``; returns the data position ``{"global_step", "epoch", "batch_in_epoch"}``."""
+    position = {"global_step": 0, "epoch": 0, "batch_in_epoch": 0}
+    path = checkpointing.resolve_resume(run.args.output_dir, run.args.resume_from_checkpoint)
+    if path is None:
+        if run.args.resume_from_checkpoint:
+            logger.info("no complete checkpoint to resume from: starting a new run")
+        return position
+    run.accelerator.load_state(str(path))
+    state = checkpointing.read_state(path)
+    if ema is not None:
+        load_weights(ema.model, path / "generator")
+        ema.num_updates = int(state.get("ema_updates", 0))
+    logger.info(f"resumed from {path} at step {state['global_step']}")
+    return {k: int(state[k]) for k in position}
+
+
+def finite_checker(run: Run, step_of):
+    """``check(name, loss)``: raises ``FloatingPointError`` naming the step if the loss is non-finite on any rank."""
+
+    def check(name: str, loss: torch.Tensor) -> None:
+        bad = torch.tensor([0.0 if torch.isfinite(loss.detach()).all() else 1.0], device=loss.device)
+        if run.accelerator.reduce(bad, "sum").item() > 0:
+            latest = checkpointing.latest_checkpoint(run.args.output_dir)
+            raise FloatingPointError(
+                f"non-finite {name} loss ({loss.item()}) at step {step_of()}: stopping. "
+                f"Last complete checkpoint: {latest or 'none'} (resume with --resume_from_checkpoint latest)"
+            )
+
+    return check
+
+
+def run_validation(run: Run, ema: EMA | None, val, step: int) -> None:
+    """Val metrics to the trackers, sample animations as APNG, real/generated grids as TensorBoard images."""
+    if val is None or not run.accelerator.is_main_process:
+        return
+    report, samples = validation.validate(export_model(run, ema), val, max_sequences=STEP_VAL_SEQUENCES)
+    run.accelerator.log(validation.summary(report), step=step)
+    validation.write_samples(samples, Path(run.args.output_dir) / "samples" / f"step-{step}")
+    if run.args.report_to == "tensorboard":
+        tracker = run.accelerator.get_tracker("tensorboard")
+        tracker.log_images({"val/samples": validation.sample_grid(samples)}, step=step, dataformats="NHWC")
+
+
+def time_is_up(run: Run, started: float) -> bool:
+    """Whether the wall-clock budget is spent, decided the same on every rank."""
+    if run.args.max_train_time_minutes is None:
+        return False
+    over = torch.tensor([float(time.time() - started > 60 * run.args.max_train_time_minutes)])
+    return run.accelerator.reduce(over.to(run.accelerator.device), "sum").item() > 0
+
+
+def finish(run: Run, ema: EMA | None, val, step: int, started: float) -> Path:
+    """Saves the (EMA) generator, ``metrics.json`` and the model card to ``--output_dir``; pushes with ``--push_to_hub``."""
+    args, accelerator = run.args, run.accelerator
+    out = Path(args.output_dir)
+    if accelerator.is_main_process:
+        model = export_model(run, ema)
+        model.save_pretrained(out)
+        if val is not None:
+            report, _ = validation.validate(model, val, max_sequences=FINAL_VAL_SEQUENCES)
+            report["model"] = [str(out)]
+            validation.write_report(report, out / "metrics.json")
+        info = {
+            "steps": step,
+            "hardware": model_card.hardware(accelerator.num_processes, accelerator.mixed_precision),
+            "wall_time_minutes": (time.time() - started) / 60,
+            "data_dir": args.data_dir,
+            "command": shlex.join(sys.argv) if sys.argv and sys.argv[0].endswith("train.py") else None,
+        }
+        model_card.write_model_card(
+            out, generator_type=args.generator, config=dict(model._hub_mixin_config), info=info,
+            metrics=model_card.read_metrics(out / "metrics.json"), sources=model_card.data_sources(args.data_dir),
+        )
+        if args.push_to_hub:
+            push_to_hub(args, out, step)
+    accelerator.wait_for_everyone()
+    return out
+
+
+def push_to_hub(args, folder: Path, step: int) -> None:
+    api = HfApi(token=args.hub_token)
+    repo_id = api.create_repo(args.hub_model_id, exist_ok=True, token=args.hub_token).repo_id
+    api.upload_folder(
+        repo_id=repo_id, folder_path=str(folder), allow_patterns=UPLOADED, token=args.hub_token,
+        commit_message=f"still2motion {args.generator} generator after {step} steps",
+    )
+    logger.info(f"pushed {folder} to {repo_id}")
+
+
+def main(args) -> dict:
+    """Trains; returns ``{"global_step", "output_dir", "generator"}`` (the exported generator)."""
+    started = time.time()
+    accelerator = build_accelerator(args)
+    set_seed(args.seed, device_specific=True)  # noise differs per rank; DDP broadcasts rank 0's initial weights
+    if accelerator.is_main_process:
+        Path(args.output_dir).mkdir(parents=True, exist_ok=True)
+        checkpointing.remove_temp_folders(args.output_dir)
+    train_set, val = build_datasets(args)
+    generator, discriminators = build_models(args)
+    g_opt, d_opt = build_optimizers(args, generator, discriminators)
+    loader = torch.utils.data.DataLoader(
+        train_set, batch_size=args.train_batch_size, shuffle=True, drop_last=len(train_set) >= args.train_batch_size,
+        num_workers=args.dataloader_num_workers, collate_fn=collate,
+    )
+    wrapped = TrainingGenerator(generator)
+    if discriminators is None:
+        wrapped, g_opt, loader = accelerator.prepare(wrapped, g_opt, loader)
+    else:
+        wrapped, discriminators, g_opt, d_opt, loader = accelerator.prepare(wrapped, discriminators, g_opt, d_opt, loader)
+    run = Run(args, accelerator, wrapped, discriminators, g_opt, d_opt, noise_dim=generator.noise_dim)
+    load_targets(args, run)
+    ema = EMA(accelerator.unwrap_model(wrapped).generator, args.ema_decay) if args.use_ema else None
+    position = resume(run, ema)
+    if accelerator.is_main_process and args.report_to != "none":
+        accelerator.init_trackers("still2motion", config={k: v for k, v in vars(args).items()
+                                                           if isinstance(v, (int, float, str, bool))})
+    step, epoch, batch_in_epoch = position["global_step"], position["epoch"], position["batch_in_epoch"]
+    check = finite_checker(run, lambda: step + 1)
+    progress = tqdm(total=args.max_train_steps, initial=step, disable=not accelerator.is_local_main_process, desc="steps")
+    logger.info(f"{len(train_set)} training clips, {accelerator.num_processes} process(es), "
+                f"{sum(p.numel() for p in generator.parameters()):,} generator parameters")
+    saved_at, stop = step if position["global_step"] else -1, False
+    while step < args.max_train_steps and not stop:
+        loader.set_epoch(epoch)
+        batches = accelerator.skip_first_batches(loader, batch_in_epoch) if batch_in_epoch else loader
+        for batch in batches:
+            batch_in_epoch += 1
+            models = (wrapped,) if discriminators is None else (wrapped, discriminators)
+            with accelerator.accumulate(*models):
+                with accelerator.autocast():
+                    out = generator_forward(run, batch)
+                logs = discriminator_step(run, out, check)
+                checkpointing.maybe_fault("mid_step", step + 1)
+                logs.update(generator_step(run, out, step + 1, check))
+            if not accelerator.sync_gradients:
+                continue
+            step += 1
+            if ema is not None:
+                ema.update(accelerator.unwrap_model(wrapped).generator)
+            progress.update(1)
+            progress.set_postfix(g=f"{logs['g_loss']:.3f}", d=f"{logs.get('d_loss', 0.0):.3f}")
+            accelerator.log(logs, step=step)
+            position = {"epoch": epoch, "batch_in_epoch": batch_in_epoch}
+            stop = step >= args.max_train_steps or time_is_up(run, started)
+            if step % args.checkpointing_steps == 0 or (stop and saved_at != step):
+                save_checkpoint(run, ema, step, position)
+                saved_at = step
+            if args.validation_steps and step % args.validation_steps == 0:
+                run_validation(run, ema, val, step)
+            if stop:
+                break
+        else:
+            epoch, batch_in_epoch = epoch + 1, 0
+    progress.close()
+    if step < args.max_train_steps:
+        logger.info(f"time budget of {args.max_train_time_minutes} min spent at step {step}: stopping cleanly")
+    out = finish(run, ema, val, step, started)
+    accelerator.end_training()
+    return {"global_step": step, "output_dir": out, "generator": export_model(run, ema)}
+
+
+if __name__ == "__main__":
+    import logging
+
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    main(parse_args())
