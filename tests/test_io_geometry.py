@@ -66,6 +66,10 @@ def test_tensor_round_trip_and_premultiplication():
     assert tuple(back[0, 0]) == (0, 0, 0, 0)
     np.testing.assert_array_equal(from_tensor(to_tensor(Image.fromarray(arr))), back)
     assert from_tensor(torch.full((4, 2, 2), 2.0)).min() == 255  # clamped
+    batch = from_tensor(torch.stack([t, t.flip(-1)]))  # (2, 4, H, W) -> (2, H, W, 4)
+    assert batch.shape == (2, 5, 7, 4)
+    np.testing.assert_array_equal(batch[0], back)
+    np.testing.assert_array_equal(batch[1], back[:, ::-1])
     with pytest.raises(ValueError, match=r"\(4, H, W\)"):
         from_tensor(torch.zeros(3, 2, 2))
 
