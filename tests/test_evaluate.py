@@ -2,7 +2,6 @@
 
 import json
 import math
-import re
 
 import numpy as np
 import pytest
@@ -63,7 +62,8 @@ def motions_file(tmp_path):
     affine[1, :, TX, 0, 1] = -0.1
     motion = Motion(torch.full((2, K, 8, 8), 1 / K), affine, torch.zeros(2, K, 2, M, 2, 2, 2))
     path = tmp_path / "motions.safetensors"
-    save_targets(path, ["toy.delta#walk", "other.eps#run"], motion, {"resolution": 32, "num_layers": K, "num_harmonics": M})
+    config = {"resolution": 32, "num_layers": K, "num_harmonics": M}
+    save_targets(path, ["toy.delta#walk", "other.eps#run"], motion, config)
     return path
 
 
@@ -99,7 +99,8 @@ def parse_first_table(markdown: str) -> tuple[list[str], dict[str, list[str]]]:
 def test_evaluate_end_to_end(prepared_root, motions_file, sway_dir, tmp_path, capsys):
     out = tmp_path / "out"
     argv = ["--model", str(sway_dir), "--data_dir", str(prepared_root), "--split", "val", "--output_dir", str(out),
-            "--baseline", "static", "--baseline", "random-motion", "--motions", str(motions_file), "--contact_sheets", "2"]
+            "--baseline", "static", "--baseline", "random-motion", "--motions", str(motions_file),
+            "--contact_sheets", "2"]
     assert main(argv) == 0
     report = json.loads((out / "metrics.json").read_text())
     assert report["split"] == "val" and report["n"] == 3 and report["model"] == [str(sway_dir)]
@@ -160,7 +161,8 @@ def test_evaluate_baselines_only_on_a_plain_folder(tmp_path):
     folder = tmp_path / "mine"
     folder.mkdir()
     for i, n in enumerate((4, 5)):
-        io.write_apng([Image.fromarray(f, "RGBA") for f in circling_square(n, seed=i)], [125] * n, folder / f"cat{i}.png")
+        frames = [Image.fromarray(f, "RGBA") for f in circling_square(n, seed=i)]
+        io.write_apng(frames, [125] * n, folder / f"cat{i}.png")
     assert [s.seq for s in list_sequences(folder, "val")] == ["cat0", "cat1"]
     out = tmp_path / "out"
     assert main(["--data_dir", str(folder), "--split", "val", "--output_dir", str(out), "--baseline", "static"]) == 0
@@ -184,7 +186,8 @@ def test_evaluate_errors_are_one_line(prepared_root, tmp_path, capsys, extra, me
 
 
 def test_missing_data_dir_is_one_line(tmp_path, capsys):
-    assert main(["--data_dir", str(tmp_path / "nope"), "--output_dir", str(tmp_path / "out"), "--baseline", "static"]) == 1
+    argv = ["--data_dir", str(tmp_path / "nope"), "--output_dir", str(tmp_path / "out"), "--baseline", "static"]
+    assert main(argv) == 1
     assert "does not exist" in capsys.readouterr().err
 
 

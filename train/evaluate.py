@@ -80,14 +80,19 @@ class Row:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", action="append", default=[], help="model folder or Hub id ('default': the bundled one); repeatable")
+    p.add_argument("--model", action="append", default=[],
+                   help="model folder or Hub id ('default': the bundled one); repeatable")
     p.add_argument("--data_dir", type=Path, required=True, help="prepared ROOT or a plain folder of animations")
     p.add_argument("--split", choices=("val", "test"), default="val")
     p.add_argument("--output_dir", type=Path, required=True)
-    p.add_argument("--baseline", action="append", default=[], choices=BASELINES, help="built-in baseline row; repeatable")
-    p.add_argument("--motions", type=Path, help="motion-targets file (train/fit_motion.py) for --baseline random-motion")
-    p.add_argument("--max_sequences", type=int, help="evaluate N sequences spread evenly over the split (sorted by name)")
-    p.add_argument("--seed", type=int, default=0, help="noise seed of every animate() call, and the random-motion draws")
+    p.add_argument("--baseline", action="append", default=[], choices=BASELINES,
+                   help="built-in baseline row; repeatable")
+    p.add_argument("--motions", type=Path,
+                   help="motion-targets file (train/fit_motion.py) for --baseline random-motion")
+    p.add_argument("--max_sequences", type=int,
+                   help="evaluate N sequences spread evenly over the split (sorted by name)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="noise seed of every animate() call, and the random-motion draws")
     p.add_argument("--contact_sheets", type=int, default=16, help="sequences drawn per row (0: none)")
     p.add_argument("--device", default="cpu", help="device the models run on")
     return p.parse_args(argv)

@@ -161,9 +161,12 @@ def gradient_energy(image: torch.Tensor) -> torch.Tensor:
     An axis of length 1 contributes 0.
     """
     x = image.double()
-    dx = (x[..., 1:] - x[..., :-1]).pow(2).mean(dim=(-3, -2, -1)) if x.shape[-1] > 1 else x.new_zeros(x.shape[:-3])
-    dy = (x[..., 1:, :] - x[..., :-1, :]).pow(2).mean(dim=(-3, -2, -1)) if x.shape[-2] > 1 else x.new_zeros(x.shape[:-3])
-    return dx + dy
+    energy = x.new_zeros(x.shape[:-3])
+    if x.shape[-1] > 1:
+        energy = energy + (x[..., 1:] - x[..., :-1]).pow(2).mean(dim=(-3, -2, -1))
+    if x.shape[-2] > 1:
+        energy = energy + (x[..., 1:, :] - x[..., :-1, :]).pow(2).mean(dim=(-3, -2, -1))
+    return energy
 
 
 def sharpness_ratio(generated: torch.Tensor, image: torch.Tensor) -> float:

@@ -4,7 +4,8 @@ A prepared ROOT is ``ROOT/{train,val,test}/<seq>/0000.png …`` (RGBA) plus ``RO
 manifest the split folders alone are listed (fps 10, source from the name before the first "."). A plain folder
 holds GIF / APNG / WebP files and sub-folders of PNG frames, each one sequence (named by its file stem, source
 ``"user"``); it has no splits, so all of it is evaluated whatever split is asked for. (``still2motion.data`` reads
-the same layouts, but letterboxed to the model resolution; evaluation needs the frames at their native size.) Frames are read only when ``Sequence.frames()`` is called.
+the same layouts, but letterboxed to the model resolution; evaluation needs the frames at their native size.)
+Frames are read only when ``Sequence.load()`` is called.
 """
 
 from __future__ import annotations
@@ -135,7 +136,6 @@ def list_sequences(root: str | Path, split: str) -> list[Sequence]:
     folder = root / split
     if not folder.is_dir():
         return []
-    return [
-        Sequence(p.name, short_source({"seq": p.name}), split, DEFAULT_FPS, p) for p in sorted(folder.iterdir()) if p.is_dir()
-    ]
+    folders = sorted(p for p in folder.iterdir() if p.is_dir())
+    return [Sequence(p.name, short_source({"seq": p.name}), split, DEFAULT_FPS, p) for p in folders]
 
