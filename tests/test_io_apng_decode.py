@@ -72,6 +72,14 @@ def test_semi_transparent_over_semi_transparent_matches_alpha_composite(tmp_path
     np.testing.assert_array_equal(got[:2], base[:2].astype(int))  # rows above the sub-rectangle untouched
 
 
+def test_near_transparent_over_opaque_keeps_alpha(tmp_path):
+    # Pillow 12.3's APNG reader pastes OVER frames with themselves as mask, so alpha decays here (to 97 after
+    # 128 frames in Pillow's blend_op_over_near_transparent.png); straight-alpha "over" keeps it at 255.
+    frames = [{"pixels": solid(2, 2, GREEN)}] + [{"pixels": solid(2, 2, (0, 255, 0, 2)), "blend": OVER}] * 20
+    anim = read_animation(_write(tmp_path, build_apng(2, 2, frames)))
+    assert all((f == GREEN).all() for f in anim.frames)
+
+
 def test_default_image_is_not_a_frame(tmp_path):
     magenta = solid(4, 4, (255, 0, 255, 255))
     frames = [{"pixels": solid(4, 4, RED)}, {"pixels": solid(4, 4, GREEN)}]

@@ -116,8 +116,10 @@ def _parse(data: bytes, max_pixels: int) -> tuple[IHDR, _APNGStructure | None]:
             shared.append(chunk)
     if not seen_idat:
         raise PNGFormatError("no image data (IDAT)")
-    if actl is None or not actl_valid or actl[0] == 0 or not frames:
-        if actl is not None and (not actl_valid or actl[0] == 0):
+    if actl is not None and not 0 < actl[0] <= 0x7FFFFFFF:  # the spec limits counts to 2**31 - 1
+        actl_valid = False
+    if actl is None or not actl_valid or not frames:
+        if actl is not None and not actl_valid:
             logger.warning("invalid APNG animation control; reading the still image only")
         return ihdr, None
     num_frames, num_plays = actl
