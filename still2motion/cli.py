@@ -66,15 +66,6 @@ def _collect_inputs(paths: list[str]) -> list[Path]:
     return files
 
 
-def _render_size(fmt: str, width: int, height: int) -> tuple[int, int] | None:
-    if fmt == "line":
-        return io.line_size(width, height)
-    if fmt == "line-main":
-        scale = 240 / max(width, height)
-        return (max(1, round(width * scale)), max(1, round(height * scale)))
-    return None
-
-
 def _animate_one(model, source: Path, target: Path, fmt: str, args) -> Path:
     read = io.read_image(source, max_pixels=int(cfg.limit("max_input_pixels")))
     if read.n_frames > 1:
@@ -86,7 +77,7 @@ def _animate_one(model, source: Path, target: Path, fmt: str, args) -> Path:
         strength=args.strength,
         seed=None if args.seed == -1 else args.seed,
         resample=args.resample,
-        size=_render_size(fmt, *read.image.size),
+        size=io.render_size(fmt, *read.image.size),
     )
     options = {"quality": args.quality} if args.quality is not None else {}
     return anim.save(target, format=fmt, **options)

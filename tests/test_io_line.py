@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from still2motion.io import LINE_LIMITS, Animation, durations_for, encode_apng, line_size, read_animation
+from still2motion.io import LINE_LIMITS, Animation, durations_for, encode_apng, line_size, read_animation, render_size
 from still2motion.io.png_chunks import iter_chunks
 
 
@@ -124,3 +124,10 @@ def test_static_and_opaque_results_are_refused(tmp_path):
         Animation([Image.fromarray(f) for f in _blocky_frames(5, (64, 54))], [300] * 5, 10.0).save(
             tmp_path / "s.png", format="line", loops=3)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_render_size_per_format():
+    assert render_size("line", 66, 91) == line_size(66, 91)
+    assert render_size("line-main", 66, 91) == (174, 240)  # longer side 240, aspect kept
+    assert render_size("line-main", 400, 3) == (240, 2)
+    assert render_size("apng", 66, 91) is None and render_size("spritesheet", 5, 5) is None

@@ -69,6 +69,20 @@ def line_size(width: int, height: int) -> tuple[int, int]:
     return max(1, min(lim.max_width, round(width * lim.max_height / height))), lim.max_height
 
 
+
+def render_size(format: str, width: int, height: int) -> tuple[int, int] | None:
+    """The size to render a ``width x height`` image at for ``format``, so nothing is resized twice.
+
+    ``"line"``: `line_size`; ``"line-main"``: the longer side 240 px, aspect kept (the writer letterboxes it into
+    240x240); any other format: ``None`` (the input's own size).
+    """
+    if format == "line":
+        return line_size(width, height)
+    if format == "line-main":
+        scale = LINE_LIMITS.main_size / max(width, height)
+        return (max(1, round(width * scale)), max(1, round(height * scale)))
+    return None
+
 def _fit(images: list[Image.Image], main: bool) -> list[np.ndarray]:
     frames = [im.convert("RGBA") for im in images]
     width, height = frames[0].size
