@@ -24,7 +24,8 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if __package__ in (None, ""):  # run as a script: import `train` from the repo root (train/train.py would shadow it)
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from still2motion import io  # noqa: E402
 from still2motion.data import open_dataset  # noqa: E402

@@ -1,0 +1,1 @@
+"""Training, data preparation and evaluation scripts for still2motion (uses the package, never the reverse)."""
