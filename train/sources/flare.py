@@ -10,6 +10,7 @@ their own ``image=`` (``INCLUDE`` + ``color_mod`` tints of another file) are ski
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -107,9 +108,17 @@ def find_sequences(extract_root: Path, source: str) -> list[SeqSpec]:
     return specs
 
 
+@lru_cache(maxsize=4)
+def _atlas(path: str) -> np.ndarray:
+    # sequences of one atlas arrive together (sorted by seq), and atlases are up to 4 MP: decode each once
+    atlas = open_rgba(path)
+    atlas.flags.writeable = False
+    return atlas
+
+
 def load(spec: SeqSpec) -> tuple[list[np.ndarray], str]:
     """Crops the rects from the atlas and pastes them anchor-aligned on one canvas (ping-pong for back_forth)."""
-    atlas = open_rgba(spec.files[0])
+    atlas = _atlas(spec.files[0])
     rects = spec.params["rects"]
     left = max(r[4] for r in rects)
     top = max(r[5] for r in rects)
