@@ -10,7 +10,7 @@ update then one G update; ``OUT/checkpoint-<step>/`` are complete training state
 
 from __future__ import annotations
 
-import math
+import os
 import shlex
 import sys
 import time
@@ -22,7 +22,7 @@ if __package__ in (None, ""):  # run as a script: make `train` and `still2motion
 import torch  # noqa: E402
 from accelerate import Accelerator  # noqa: E402
 from accelerate.logging import get_logger  # noqa: E402
-from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed  # noqa: E402
+from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed, str_to_bool  # noqa: E402
 from huggingface_hub import HfApi  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
@@ -45,14 +45,27 @@ UPLOADED = ["config.json", "model.safetensors", "README.md", "metrics.json"]
 
 
 def build_accelerator(args) -> Accelerator:
+    """The run's ``Accelerator``; a multi-process launch on a machine without GPUs trains multi-CPU (gloo).
+
+    ``accelerate launch --multi_gpu --num_processes N`` without a GPU starts N processes that would otherwise each
+    train alone, silently; here they join one CPU process group, and the count is checked.
+    """
     output_dir = Path(args.output_dir)
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    force_cpu = str_to_bool(os.environ.get("ACCELERATE_USE_CPU", "0")) or (world_size > 1 and not torch.accelerator.is_available())
     accelerator = Accelerator(
+        cpu=bool(force_cpu),
         gradient_accumulation_steps=args.gradient_accumulation_steps,
         mixed_precision=args.mixed_precision,
         log_with=None if args.report_to == "none" else args.report_to,
         project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / args.logging_dir)),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),  # same order on resume
     )
+    if accelerator.num_processes != world_size:
+        raise RuntimeError(
+            f"launched {world_size} processes but Accelerate runs {accelerator.num_processes}: on CPU use "
+            "`accelerate launch --multi_gpu --num_processes N` (with `--cpu` it silently runs one)"
+        )
     logger.info(accelerator.state, main_process_only=False)
     return accelerator
 
@@ -212,7 +225,7 @@ def push_to_hub(args, folder: Path, step: int) -> None:
 
 
 def main(args) -> dict:
-    """Trains; returns ``{"global_step", "output_dir", "generator"}`` (the exported generator)."""
+    """Trains; returns ``{"global_step", "output_dir", "generator", "process_index", "num_processes"}``."""
     started = time.time()
     accelerator = build_accelerator(args)
     set_seed(args.seed, device_specific=True)  # noise differs per rank; DDP broadcasts rank 0's initial weights
@@ -280,7 +293,8 @@ def main(args) -> dict:
         logger.info(f"time budget of {args.max_train_time_minutes} min spent at step {step}: stopping cleanly")
     out = finish(run, ema, val, step, started)
     accelerator.end_training()
-    return {"global_step": step, "output_dir": out, "generator": export_model(run, ema)}
+    return {"global_step": step, "output_dir": out, "generator": export_model(run, ema),
+            "process_index": accelerator.process_index, "num_processes": accelerator.num_processes}
 
 
 if __name__ == "__main__":
