@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import re
 from pathlib import Path
 
@@ -211,8 +212,6 @@ class PackDataset(LoopDataset):
         return self.items[index]["seq"], self.items[index]["source"]
 
     def frames(self, index: int, which: list[int]) -> list[np.ndarray]:
-        import os
-
         if self._npz is None or self._pid != os.getpid():  # one open zip per worker process
             self._npz, self._pid = np.load(self.file, allow_pickle=False), os.getpid()
         arr = self._npz[self.items[index]["key"]]  # (N, R, R, 4) uint8

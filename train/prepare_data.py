@@ -24,7 +24,7 @@ if __package__ in (None, ""):  # run as a script: import `train` and `still2moti
 from tqdm import tqdm  # noqa: E402
 
 from train.build_dataset import (  # noqa: E402
-    Filters, Report, analyse, manifest_line, read_manifest, remove_stale, select, spec_key, summary_table,
+    Filters, Report, analyse, manifest_line, remove_stale, select, spec_key, summary_table,
     write_manifest, write_sequence)
 from train.sources import SOURCES, SeqSpec  # noqa: E402
 from train.sources.fetch import PACKAGES, FetchError, fetch  # noqa: E402

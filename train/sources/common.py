@@ -114,9 +114,6 @@ def apply_player_color(frame: np.ndarray, mask: np.ndarray, color: tuple[int, in
     return out
 
 
-_NUM = re.compile(r"[\d.]+")
-
-
 def safe_name(text: str) -> str:
     """Makes a path piece shell-safe: keeps ``[A-Za-z0-9._+-]``, maps everything else to ``_``."""
     return re.sub(r"[^A-Za-z0-9._+\-]", "_", text)
