@@ -1,0 +1,90 @@
+"""train/losses.py and train/discriminator.py on small tensors with known answers."""
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from still2motion.motion import Motion, affine_at, shift_phase  # noqa: E402
+from train import losses  # noqa: E402
+from train.discriminator import Discriminators, clip_input  # noqa: E402
+
+
+def motion(B=2, K=2, M=2, R=8, Hf=4, seed=0) -> Motion:
+    gen = torch.Generator().manual_seed(seed)
+    return Motion(torch.softmax(torch.randn(B, K, R, R, generator=gen), 1), torch.randn(B, K, 6, M, 2, generator=gen),
+                  torch.randn(B, K, 2, M, 2, Hf, Hf, generator=gen))
+
+
+def test_l1_multiscale_is_per_sample_and_zero_for_equal_clips():
+    real = torch.rand(3, 2, 4, 16, 16, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(losses.l1_multiscale(real, real), torch.zeros(3))
+    fake = real.clone()
+    fake[1] += 0.5
+    per = losses.l1_multiscale(fake, real)
+    assert per[0] == 0 and per[2] == 0 and per[1] == pytest.approx(0.5)
+
+
+def test_best_of_k_keeps_each_samples_best_draw():
+    per = torch.tensor([[1.0, 0.2], [0.1, 0.9], [0.5, 0.5]])  # (k=3, B=2)
+    value, index = losses.best_of_k(per)
+    assert value.item() == pytest.approx((0.1 + 0.2) / 2)
+    assert index.tolist() == [1, 0]
+
+
+def test_gan_losses_have_their_textbook_values():
+    ones = torch.ones(4, 1, 3, 3)
+    assert losses.d_loss(ones, -ones, "hinge").item() == 0  # confident and right: no hinge loss
+    assert losses.d_loss(ones, torch.zeros_like(ones), "lsgan").item() == 0
+    assert losses.g_loss(-ones, "hinge").item() == 1
+    with pytest.raises(ValueError, match="wgan"):
+        losses.d_loss(ones, ones, "wgan")
+
+
+def test_flow_smoothness_is_zero_for_constant_flow_and_masks_regularisers():
+    m = motion()
+    flat = m.flow.mean(dim=(-1, -2), keepdim=True).expand_as(m.flow)
+    assert losses.flow_smoothness(flat).item() == pytest.approx(0, abs=1e-7)
+    assert losses.flow_smoothness(m.flow).item() > 0
+    hard = torch.zeros(1, 2, 4, 4)
+    hard[:, 1] = 1
+    assert losses.mask_entropy(hard).item() == pytest.approx(0, abs=1e-4)
+    assert losses.mask_entropy(torch.full((1, 2, 4, 4), 0.5)).item() == pytest.approx(math.log(2), rel=1e-4)
+    image = torch.zeros(1, 4, 4, 4)
+    image[:, 3] = 1
+    assert losses.mask_alpha_prior(hard, image).item() == 0
+
+
+def test_coefficient_regression_zero_at_target_masked_by_known_and_repeated_over_k():
+    target = motion()
+    scales = losses.group_scales(target)
+    assert torch.equal(losses.coefficient_regression(target, target, scales), torch.zeros(2))
+    pred = Motion(target.masks.repeat(3, 1, 1, 1), target.affine.repeat(3, 1, 1, 1, 1) + 1, target.flow.repeat(3, 1, 1, 1, 1, 1, 1))
+    per = losses.coefficient_regression(pred, target, scales, known=torch.tensor([True, False]))
+    assert per.shape == (6,) and torch.all(per[1::2] == 0) and torch.all(per[0::2] > 0)
+
+
+def test_anchor_targets_reanchors_to_the_input_frame():
+    m = motion(B=1)
+    start, n = torch.tensor([3]), torch.tensor([8])
+    anchored = losses.anchor_targets(m, start, n)
+    expected = shift_phase(m, torch.tensor([2 * math.pi * 3 / 8]))
+    assert torch.allclose(anchored.affine, expected.affine)
+    assert torch.allclose(affine_at(anchored.affine, torch.zeros(1)), affine_at(torch.zeros_like(m.affine), torch.zeros(1)))
+
+
+def test_discriminators_judge_patches_and_clips_in_phase_order():
+    d = Discriminators(ndf=4, n_layers=2)
+    image, frames = torch.rand(2, 4, 32, 32), torch.rand(2, 3, 4, 32, 32)
+    phases = torch.tensor([[2.0, 0.5, 1.0], [0.1, 0.2, 0.3]])
+    out = d(image, frames, phases)
+    assert out["patch"].logits.shape[0] == 6 and out["patch"].logits.shape[1] == 1
+    assert out["temporal"].logits.shape[:3] == (2, 1, 3)
+    x = clip_input(image, frames, phases)  # (B, 10, S, R, R)
+    assert torch.equal(x[0, 4:8, 0], frames[0, 1])  # the frame at phase 0.5 comes first
+    assert torch.allclose(x[0, 8, 0], torch.full((32, 32), math.cos(0.5)))
+    assert Discriminators(ndf=4, temporal=False).temporal is None
