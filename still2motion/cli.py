@@ -67,7 +67,10 @@ def _collect_inputs(paths: list[str]) -> list[Path]:
 
 
 def _animate_one(model, source: Path, target: Path, fmt: str, args) -> Path:
-    read = io.read_image(source, max_pixels=int(cfg.limit("max_input_pixels")))
+    max_input = int(cfg.limit("max_input_pixels"))
+    width, height = io.read_size(source, max_pixels=max_input)  # header only: refuse a too large output before decoding
+    cfg.check_output_size(io.render_size(fmt, width, height) or (width, height), source=source)
+    read = io.read_image(source, max_pixels=max_input)
     if read.n_frames > 1:
         print(f"note: '{source}' is animated ({read.n_frames} frames); animating its first frame", file=sys.stderr)
     anim = model.animate(
@@ -80,7 +83,7 @@ def _animate_one(model, source: Path, target: Path, fmt: str, args) -> Path:
         size=io.render_size(fmt, *read.image.size),
     )
     options = {"quality": args.quality} if args.quality is not None else {}
-    return anim.save(target, format=fmt, **options)
+    return anim.save(target, format=fmt, max_bytes=int(cfg.limit("max_output_bytes")), **options)
 
 
 def _fail(message: str) -> int:

@@ -24,6 +24,7 @@ _LIMITS = {
     "max_input_pixels": (64_000_000, "STILL2MOTION_MAX_INPUT_PIXELS"),  # 8000 x 8000
     "max_output_pixels": (4_194_304, "STILL2MOTION_MAX_OUTPUT_PIXELS"),  # 2048 x 2048 per frame
     "max_frames": (240, "STILL2MOTION_MAX_FRAMES"),
+    "max_output_bytes": (100_000_000, "STILL2MOTION_MAX_OUTPUT_BYTES"),  # per written file set; checked before the rename
     "max_fps": (120.0, "STILL2MOTION_MAX_FPS"),
     "max_strength": (10.0, "STILL2MOTION_MAX_STRENGTH"),
 }
@@ -97,3 +98,21 @@ def check_request(num_frames, fps, strength, resample) -> tuple[int, float, floa
     strength = check_float("strength", strength, 0.0, limit("max_strength"))
     resample = check_choice("resample", resample, RESAMPLE_MODES)
     return num_frames, fps, strength, resample
+
+
+def check_output_size(size, source: str | os.PathLike | None = None) -> tuple[int, int]:
+    """Returns ``size`` ``(width, height)`` as ints, or raises a one-line error if it is over ``max_output_pixels``.
+
+    ``source`` names the input when the output takes its size, so the message says which file is too large.
+    """
+    if not isinstance(size, (tuple, list)) or len(size) != 2:
+        raise TypeError(f"size must be (width, height), got {size!r}")
+    w, h = check_int("size width", size[0], 1), check_int("size height", size[1], 1)
+    max_pixels = int(limit("max_output_pixels"))
+    if w * h > max_pixels:
+        what = f"'{source}' is" if source is not None else "size"
+        raise ValueError(
+            f"{what} {w}x{h} = {w * h} pixels, more than the output limit of {max_pixels} "
+            f"(${LIMIT_ENV['max_output_pixels']}); render it smaller"
+        )
+    return (w, h)

@@ -113,8 +113,15 @@ class Generator(torch.nn.Module):
         num_frames, fps, strength, resample = cfg.check_request(num_frames, fps, strength, resample)
         if seed is not None:
             seed = cfg.check_int("seed", seed, 0, 2**63 - 1)
-        still = io.read_image(image, max_pixels=int(cfg.limit("max_input_pixels"))).image
-        out_size = self._check_size(size, still.size)
+        max_input = int(cfg.limit("max_input_pixels"))
+        if size is not None:
+            size = cfg.check_output_size(size)
+        elif isinstance(image, Image.Image):  # the output takes the input's size: refuse it before decoding
+            cfg.check_output_size(image.size, source=getattr(image, "filename", None) or "the image")
+        elif isinstance(image, (str, os.PathLike)):
+            cfg.check_output_size(io.read_size(image, max_pixels=max_input), source=image)
+        still = io.read_image(image, max_pixels=max_input).image
+        out_size = size or still.size
         mode = "nearest" if resample == "nearest" or (resample == "auto" and io.is_pixel_art(still)) else "bilinear"
         canvas, box = io.letterbox(still, self.resolution, resample=mode)
         device = next(self.parameters()).device
@@ -133,23 +140,3 @@ class Generator(torch.nn.Module):
         if out_size == still.size:
             images[0] = still.copy()  # frame 0 is the input, verbatim
         return io.Animation(frames=images, durations_ms=io.durations_for(num_frames, fps), fps=fps)
-
-    @staticmethod
-    def _check_size(size, input_size: tuple[int, int]) -> tuple[int, int]:
-        max_pixels = int(cfg.limit("max_output_pixels"))
-        if size is None:
-            w, h = input_size
-            if w * h > max_pixels:
-                raise ValueError(
-                    f"input is {w}x{h} = {w * h} pixels, more than the {max_pixels}-pixel output limit; "
-                    "pass size=(w, h) to render smaller"
-                )
-            return (w, h)
-        if not isinstance(size, (tuple, list)) or len(size) != 2:
-            raise TypeError(f"size must be (width, height), got {size!r}")
-        w = cfg.check_int("size width", size[0], 1)
-        h = cfg.check_int("size height", size[1], 1)
-        if w * h > max_pixels:
-            raise ValueError(f"size {w}x{h} = {w * h} pixels is more than the {max_pixels}-pixel output limit")
-        return (w, h)
-

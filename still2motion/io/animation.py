@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,7 +83,7 @@ class Animation:
     fps: float
     loop: int = 0
 
-    def save(self, path: str | os.PathLike, format: str | None = None, **options) -> Path:
+    def save(self, path: str | os.PathLike, format: str | None = None, *, max_bytes: int | None = None, **options) -> Path:
         """Writes the animation atomically (temp file in the same folder, then rename).
 
         Args:
@@ -92,17 +94,21 @@ class Animation:
                 default: from the extension.
             **options: passed to the writer: ``optimize`` (apng), ``alpha_threshold``/``dither`` (gif),
                 ``quality``/``method`` (webp), ``loops`` (line), ``columns`` (spritesheet).
+            max_bytes: refuse a result larger than this (all files of a sprite sheet together); it is encoded
+                into a hidden folder next to ``path`` and measured before anything is renamed into place.
 
         Returns:
             The written path (the PNG for a sprite sheet).
 
         Raises:
-            ValueError: unknown format, a limit the format cannot meet, or an unwritable path (nothing
-                is left behind).
+            ValueError: unknown format, a limit the format cannot meet, more than ``max_bytes``, or an
+                unwritable path (nothing is left behind).
             FileNotFoundError: the output folder does not exist.
         """
         name = format_from_path(path, format)
-        check_output_path(path)
+        path = check_output_path(path)
+        if max_bytes is not None:
+            return self._save_limited(path, name, max_bytes, options)
         frames, durations = list(self.frames), list(self.durations_ms)
         if name == "apng":
             return write_apng(frames, durations, path, self.loop, **options)
@@ -113,3 +119,22 @@ class Animation:
         if name in ("line", "line-main"):
             return write_line(frames, durations, path, main=name == "line-main", **options)
         return write_spritesheet(frames, durations, path, **options)
+
+    def _save_limited(self, path: Path, name: str, max_bytes: int, options: dict) -> Path:
+        # Written under the final name inside a hidden folder (so a sprite sheet's JSON names the right PNG),
+        # measured, then renamed into place; the folder is always removed.
+        stage = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+        try:
+            written = self.save(stage / path.name, format=name, **options)
+            files = sorted(stage.iterdir())
+            size = sum(f.stat().st_size for f in files)
+            if size > max_bytes:
+                raise ValueError(
+                    f"cannot write '{path}': the {name} output is {size} bytes, more than the limit of {max_bytes} "
+                    "(max_output_bytes); use fewer frames, a smaller size or another format"
+                )
+            for f in files:
+                os.replace(f, path.parent / f.name)
+            return path.parent / written.name
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)

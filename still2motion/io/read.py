@@ -133,6 +133,19 @@ def read_image(source: str | os.PathLike | Image.Image, *, max_pixels: int = DEF
         return ReadResult(_decode_still(image, str(source)), n_frames, image.format)
 
 
+def read_size(source: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
+    """``(width, height)`` of an image file as stored, from its header alone: no pixel is decoded.
+
+    For size limits that must hold before the work starts (an EXIF rotation swaps the sides, not the pixel count).
+
+    Raises:
+        FileNotFoundError, ValueError: as `read_image` for a missing, empty, unrecognised or too large file.
+    """
+    data, _ = _load_bytes(source)
+    with _open_pillow(data, str(source), max_pixels) as image:
+        return image.size
+
+
 def read_animation(
     source: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_frames: int = DEFAULT_MAX_FRAMES
 ) -> AnimationData:
