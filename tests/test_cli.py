@@ -82,28 +82,7 @@ def test_folder_with_a_bad_file_reports_it_and_fails(model_dir, tmp_path, capsys
     assert "bad.png" in err and "Traceback" not in err
 
 
-def _bad_inputs(tmp_path):
-    empty = tmp_path / "empty.png"
-    empty.write_bytes(b"")
-    noise = tmp_path / "noise.png"
-    noise.write_bytes(os.urandom(300))
-    svg = tmp_path / "drawing.png"
-    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>')
-    truncated = tmp_path / "truncated.png"
-    sprite(24, 32).save(truncated)
-    truncated.write_bytes(truncated.read_bytes()[:60])
-    return {"missing": tmp_path / "nope.png", "empty": empty, "noise": noise, "svg": svg, "truncated": truncated}
-
-
-@pytest.mark.parametrize("case", ["missing", "empty", "noise", "svg", "truncated"])
-def test_bad_input_is_one_line_and_writes_nothing(case, model_dir, tmp_path, capsys):
-    source = _bad_inputs(tmp_path)[case]
-    out = tmp_path / "out.png"
-    code, _, err = _run(["animate", source, "-o", out, "--model", model_dir], capsys)
-    assert code != 0
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert source.name in err
-    assert not out.exists() and not list(tmp_path.glob("*.tmp*"))
+# Bad and odd inputs and unwritable outputs through the CLI: the corpus in test_hostile_inputs.py.
 
 
 @pytest.mark.parametrize(
@@ -123,16 +102,6 @@ def test_bad_option_values(extra, needle, model_dir, still, tmp_path, capsys):
     code, _, err = _run(argv, capsys)
     assert code != 0 and needle in err and len(err.strip().splitlines()) == 1
     assert not list(tmp_path.glob("o.png*")) and not list(tmp_path.glob("out.tiff*"))
-
-
-@pytest.mark.parametrize("where", ["missing_folder", "under_a_file"])
-def test_unwritable_output(where, model_dir, still, tmp_path, capsys):
-    blocker = tmp_path / "file.txt"
-    blocker.write_text("x")
-    out = tmp_path / "missing" / "out.png" if where == "missing_folder" else blocker / "out.png"
-    code, _, err = _run(["animate", still, "-o", out, "--model", model_dir], capsys)
-    assert code != 0 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert not out.exists()
 
 
 def test_bad_model_is_one_line(still, tmp_path, capsys):

@@ -1,6 +1,7 @@
 """Saving, strict loading and pushing with the Hub mixin, on randomised weights."""
 
 import json
+import re
 from unittest import mock
 
 import numpy as np
@@ -143,3 +144,51 @@ def test_constructor_rejects_bad_geometry():
         Still2Motion(resolution=30, block_out_channels=(4, 8, 16))
     with pytest.raises(ValueError, match="flow_downsample"):
         Still2Motion(resolution=32, block_out_channels=(4, 8), flow_downsample=8)
+
+
+def test_weights_of_another_config_fail_naming_the_shape(saved, tmp_path):
+    _, path = saved
+    random_model(seed=1, block_out_channels=(4, 8, 32)).save_pretrained(tmp_path / "wider")
+    (path / "model.safetensors").write_bytes((tmp_path / "wider" / "model.safetensors").read_bytes())
+    with pytest.raises(ValueError, match=r"has shape .*, the config expects"):
+        Still2Motion.from_pretrained(path)
+
+
+def _break_config(path, change=None, drop=None):
+    config = {**json.loads((path / "config.json").read_text()), **(change or {})}
+    config.pop(drop, None)
+    (path / "config.json").write_text(json.dumps(config))
+
+
+BAD_MODELS = {  # how to break a saved model folder -> what the one-line CLI error must say
+    "pickle_only": (lambda p: ((p / "model.safetensors").unlink(), torch.save({}, p / "pytorch_model.bin")), "pickle"),
+    "unknown_key": (lambda p: _break_config(p, {"colour": 3}), "unknown key.*colour"),
+    "missing_key": (lambda p: _break_config(p, drop="num_harmonics"), "missing key.*num_harmonics"),
+    "ill_typed_key": (lambda p: _break_config(p, {"num_layers": "two"}), "num_layers"),
+    "config_not_json": (lambda p: (p / "config.json").write_text("{nope"), "not valid JSON"),
+    "truncated_weights": (lambda p: (p / "model.safetensors").write_bytes((p / "model.safetensors").read_bytes()[:500]),
+                          "cannot read weights"),
+    "weights_not_safetensors": (lambda p: (p / "model.safetensors").write_bytes(b"\x80\x04K\x01."), "cannot read weights"),
+    "mismatched_weights": (lambda p: _break_config(p, {"num_harmonics": 3}), "has shape"),
+}
+
+
+@pytest.mark.parametrize("case", [*BAD_MODELS, "hub_id_offline"])
+def test_cli_bad_model_is_one_line_exit_1(case, saved, tmp_path, capsys):
+    """Every broken model above through ``still2motion animate --model``: exit 1, one line, no traceback, no output."""
+    from still2motion import cli
+
+    _, path = saved
+    if case == "hub_id_offline":
+        model, needle = "someone/not-cached-model", "not available offline"
+    else:
+        breaker, needle = BAD_MODELS[case]
+        breaker(path)
+        model = path
+    still = tmp_path / "still.png"
+    sprite(24, 32).save(still)
+    code = cli.main(["animate", str(still), "-o", str(tmp_path / "out.png"), "--model", str(model)])
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert re.search(needle, err) and str(model) in err, err
+    assert not (tmp_path / "out.png").exists()
