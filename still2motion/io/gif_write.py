@@ -50,7 +50,7 @@ def _frame_lzw(indices: np.ndarray, palette_rgb: bytes, transparent: int | None)
     image.putpalette(palette_rgb)
     buf = io.BytesIO()
     extra = {} if transparent is None else {"transparency": transparent}
-    image.save(buf, "GIF", optimize=False, **extra)
+    image.save(buf, "GIF", optimize=False, interlace=False, **extra)  # our descriptor says "not interlaced"
     return parse_gif(buf.getvalue()).frames[0]
 
 
