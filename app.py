@@ -179,7 +179,7 @@ def _model_card() -> str | None:
     return re.sub(r"\A---\n.*?\n---\n", "", text, flags=re.S).strip()  # drop the YAML front matter
 
 
-DESCRIPTION = f"""# 🎞️ still2motion
+DESCRIPTION = f"""# still2motion
 
 Turn **one still image** — a sticker, a sprite, an illustration, transparency kept — into a **seamlessly looping
 animation**. A small network predicts how the pixels *move* and warps your image, so it stays as sharp as the input:
@@ -205,7 +205,7 @@ with gr.Blocks(title="still2motion: a still image in, a looping animation out", 
             strength = gr.Slider(0.0, 3.0, value=cfg.DEFAULT_STRENGTH, step=0.05, label="Motion strength (0 = still)")
             with gr.Row(equal_height=True):
                 seed = gr.Number(value=cfg.DEFAULT_SEED, precision=0, minimum=0, label="Seed (which motion)", scale=3)
-                random_seed = gr.Button("🎲 Random", scale=1, size="lg")
+                random_seed = gr.Button("Random seed", scale=1, size="md")
             resample = gr.Radio(list(cfg.RESAMPLE_MODES), value="auto", label="Resampling (auto: nearest for pixel art)")
             format = gr.Dropdown(FORMAT_CHOICES, value="apng", label="Download format")
             run = gr.Button("Animate", variant="primary", size="lg")
