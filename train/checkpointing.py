@@ -104,11 +104,13 @@ def prune_checkpoints(output_dir: str | Path, limit: int | None) -> list[Path]:
     if not limit:
         return []
     checkpoints = list_checkpoints(output_dir)
-    doomed = [path for _, path in checkpoints[: max(len(checkpoints) - limit, 0)]]
-    for path in doomed:
+    doomed = checkpoints[: max(len(checkpoints) - limit, 0)]
+    for step, path in doomed:
         logger.info("removing old checkpoint %s", path)
-        shutil.rmtree(path)
-    return doomed
+        trash = path.with_name(f"{_TEMP_PREFIX}{step}.old")  # out of the listing at once: a crash mid-delete
+        os.replace(path, trash)  # leaves a temp folder (removed at the next start), never a half-deleted checkpoint
+        shutil.rmtree(trash)
+    return [path for _, path in doomed]
 
 
 def save_checkpoint(accelerator, output_dir: str | Path, step: int, state: dict, export, limit: int | None = None) -> Path:
