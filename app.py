@@ -114,7 +114,10 @@ def animate(
         raise gr.Error("Upload an image first (PNG, WebP, JPEG, or the first frame of a GIF/APNG).")
     out_dir = _request_dir()
     try:
-        read = io.read_image(image, max_pixels=int(cfg.limit("max_input_pixels")))
+        max_input, max_bytes = int(cfg.limit("max_input_pixels")), int(cfg.limit("max_output_bytes"))
+        width, height = io.read_size(image, max_pixels=max_input)  # header only: refuse a too large output first
+        cfg.check_output_size(io.render_size(format, width, height) or (width, height), source=image)
+        read = io.read_image(image, max_pixels=max_input)
         if read.n_frames > 1:
             gr.Info(f"The upload is animated ({read.n_frames} frames); animating its first frame.")
         anim = MODEL.animate(
@@ -127,13 +130,13 @@ def animate(
             size=io.render_size(format, *read.image.size),
         )
         stem = _stem(image)
-        preview = anim.save(out_dir / f"{stem}_loop.png", format="apng")
+        preview = anim.save(out_dir / f"{stem}_loop.png", format="apng", max_bytes=max_bytes)
         if format == "apng":
             download = preview
         elif format == "spritesheet":
-            download = _zip_spritesheet(anim.save(out_dir / f"{stem}_spritesheet.png", format="spritesheet"))
+            download = _zip_spritesheet(anim.save(out_dir / f"{stem}_spritesheet.png", format="spritesheet", max_bytes=max_bytes))
         else:
-            download = anim.save(out_dir / f"{stem}{DOWNLOAD_SUFFIX.get(format, '')}", format=format)
+            download = anim.save(out_dir / f"{stem}{DOWNLOAD_SUFFIX.get(format, '')}", format=format, max_bytes=max_bytes)
     except (ValueError, TypeError, OSError) as exc:
         # The library's one-line message, with gradio's temporary upload path shortened to the file name.
         raise gr.Error(str(exc).replace(str(image), Path(image).name)) from None
@@ -193,7 +196,7 @@ with gr.Blocks(title="still2motion: a still image in, a looping animation out", 
             image = StillUpload(
                 type="filepath",
                 image_mode=None,
-                label="Still image (PNG, WebP, JPEG; GIF/APNG: first frame)",
+                label="Still image (transparency kept)",
                 sources=["upload", "clipboard"],
                 height=300,
             )
