@@ -115,9 +115,11 @@ def save_apng(path: Path, n: int) -> None:
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0, disposal=1, blend=0)
 
 
-def test_user_folder_gif_apng_frames_and_bad_files(tmp_path, caplog):
+def test_user_folder_gif_apng_webp_frames_and_bad_files(tmp_path, caplog):
     save_gif(tmp_path / "walk.gif", 5)
     save_apng(tmp_path / "idle.png", 6)
+    webp = [Image.fromarray(coded_frame(i, 12), "RGBA") for i in range(3)]
+    webp[0].save(tmp_path / "blink.webp", save_all=True, append_images=webp[1:], duration=100, loop=0, lossless=True)
     sub = tmp_path / "wave"
     sub.mkdir()
     for i in range(12):  # natural order: 2 before 10
@@ -128,7 +130,8 @@ def test_user_folder_gif_apng_frames_and_bad_files(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="still2motion.data"):
         ds = open_dataset(tmp_path, resolution=R, num_targets=3, augment=False)
     assert isinstance(ds, FolderDataset)
-    assert {ds.meta(i)[0]: ds.num_frames(i) for i in range(len(ds))} == {"idle.png": 6, "walk.gif": 5, "wave": 12}
+    assert {ds.meta(i)[0]: ds.num_frames(i) for i in range(len(ds))} == {"blink.webp": 3, "idle.png": 6, "walk.gif": 5,
+                                                                           "wave": 12}
     assert sorted(Path(p).name for p, _ in ds.skipped) == ["broken.gif", "still.png"]
     warned = [r.getMessage() for r in caplog.records]
     assert len(warned) == 2 and any("broken.gif" in m for m in warned) and any("still.png" in m for m in warned)
