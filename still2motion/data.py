@@ -4,7 +4,7 @@ One item is one real loop of ``N`` frames (its own length, never padded or loope
 to ``R x R`` with ``io.letterbox`` (the function inference uses), premultiplied RGBA float in ``[0, 1]``::
 
     {"input": (4, R, R), "targets": (S, 4, R, R), "phases": (S,), "offsets": (S,) long, "num_frames": N,
-     "seq": str, "source": str}
+     "start": k, "augment": (4,) = (flip, scale, tx, ty), "seq": str, "source": str}
 
 The input is frame ``k`` (random); the targets are frames ``(k + j) mod N`` at phases ``2 pi j / N``. Offsets ``j``
 are ``S`` consecutive values ``j0 … j0+S-1`` inside ``1 … N-1`` (so the input itself is never a target), or ``S``
@@ -112,17 +112,20 @@ class LoopDataset(Dataset):
         """Selects the random draws of this epoch (call before creating the DataLoader iterator)."""
         self.epoch = int(epoch)
 
-    def _augment(self, x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-        if rng.random() < self.hflip_p:
+    def _augment(self, x: torch.Tensor, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Flip and scale/translate the whole clip; returns it and ``(flip, scale, tx, ty)`` for motion targets."""
+        flip = rng.random() < self.hflip_p
+        if flip:
             x = x.flip(-1)
+        s, tx, ty = 1.0, 0.0, 0.0
         if rng.random() < self.affine_p:
             s = math.exp(rng.uniform(math.log(1 - self.scale_range), math.log(1 + self.scale_range)))
-            tx, ty = rng.uniform(-self.translate, self.translate, size=2)
+            tx, ty = (float(v) for v in rng.uniform(-self.translate, self.translate, size=2))
             # affine_grid maps output to input coordinates: input = (output - t) / s
             theta = torch.tensor([[1 / s, 0, -tx / s], [0, 1 / s, -ty / s]], dtype=x.dtype)
             grid = F.affine_grid(theta.expand(x.shape[0], 2, 3), list(x.shape), align_corners=False)
             x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False).clamp(0, 1)
-        return x
+        return x, torch.tensor([float(flip), s, tx, ty])
 
     def __getitem__(self, index: int) -> dict:
         if not 0 <= index < len(self):
@@ -133,11 +136,13 @@ class LoopDataset(Dataset):
         offsets = sample_offsets(n, self.num_targets, rng, self.random_offsets)
         which = [k] + [int((k + j) % n) for j in offsets]
         x = torch.stack([io.to_tensor(f) for f in self.frames(index, which)])  # (1 + S, 4, R, R)
+        augment = torch.tensor([0.0, 1.0, 0.0, 0.0])  # (flip, scale, tx, ty): identity
         if self.augment:
-            x = self._augment(x, rng)
+            x, augment = self._augment(x, rng)
         seq, source = self.meta(index)
         return {"input": x[0], "targets": x[1:], "phases": torch.from_numpy(2 * math.pi * offsets / n).float(),
-                "offsets": torch.from_numpy(offsets), "num_frames": n, "seq": seq, "source": source}
+                "offsets": torch.from_numpy(offsets), "num_frames": n, "start": k, "augment": augment,
+                "seq": seq, "source": source}
 
 
 def collate(batch: list[dict]) -> dict:

@@ -195,3 +195,34 @@ def shift_phase(motion: Motion, phase: torch.Tensor) -> Motion:
         return torch.stack((a * cos + b * sin, b * cos - a * sin), dim=4)
 
     return Motion(motion.masks, rotate(motion.affine), rotate(motion.flow))
+
+
+def augment_motion(motion: Motion, augment: torch.Tensor, align_corners: bool = False) -> Motion:
+    """The motion of a clip after the data augmentation ``x'(q) = x(G q)``, ``G(q) = F (q - t) / s``.
+
+    ``augment`` is ``(B, 4)`` = ``(flip, scale, tx, ty)`` (``F`` mirrors x when ``flip`` is 1). A source map
+    ``S(p) = p + D p + d + f(p)`` becomes ``G^-1 S G``: ``D' = F D F``, ``d' = s F d - D' t``, ``f'(q) = s F f(G q)``
+    and masks ``m'(q) = m(G q)``. Exact, coefficient by coefficient, since trajectories are linear in them.
+    """
+    B = augment.shape[0]
+    aug = augment.to(motion.affine.dtype)
+    sign = 1 - 2 * aug[:, 0]  # -1 where flipped
+    s, t = aug[:, 1], aug[:, 2:4]
+    D = motion.affine.unflatten(2, (2, 3))  # (B, K, 2, 3, M, 2)
+    flip_rows = torch.stack((sign, torch.ones_like(sign)), dim=1).view(B, 1, 2, 1, 1, 1)
+    linear = D[:, :, :, :2] * flip_rows * flip_rows.transpose(2, 3)  # F D F
+    shift = D[:, :, :, 2] * flip_rows[:, :, :, 0] * s.view(B, 1, 1, 1, 1) - torch.einsum("bkijmc,bj->bkimc", linear, t)
+    affine = torch.cat((linear, shift.unsqueeze(3)), dim=3).flatten(2, 3)
+    # G maps the augmented canvas back into the original one; resample flow and masks there
+    theta = torch.zeros(B, 2, 3, dtype=aug.dtype, device=aug.device)
+    theta[:, 0, 0], theta[:, 1, 1] = sign / s, 1 / s
+    theta[:, 0, 2], theta[:, 1, 2] = -sign * t[:, 0] / s, -t[:, 1] / s
+
+    def resample(maps: torch.Tensor) -> torch.Tensor:  # (B, C, h, w) canvas maps, sampled at G(q)
+        grid = F.affine_grid(theta, [B, 1, *maps.shape[-2:]], align_corners=align_corners)
+        return sample_canvas_map(maps, grid, align_corners)
+
+    flow = resample(motion.flow.flatten(1, 4)).view(motion.flow.shape)
+    flow = flow * (s.view(B, 1, 1, 1, 1, 1, 1) * torch.stack((sign, torch.ones_like(sign)), 1).view(B, 1, 2, 1, 1, 1, 1))
+    masks = resample(motion.masks)
+    return Motion(masks, affine, flow)

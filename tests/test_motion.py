@@ -159,3 +159,41 @@ def test_shift_phase_reanchors_trajectory():
         torch.testing.assert_close(motion.affine_at(shifted.affine[i : i + 1], psi), expected, atol=1e-5, rtol=0)
         flow = motion.flow_at(mo.flow[i : i + 1], phases) - motion.flow_at(mo.flow[i : i + 1], anchor[i : i + 1])
         torch.testing.assert_close(motion.flow_at(shifted.flow[i : i + 1], psi), flow, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("augment", [(1.0, 1.0, 0.0, 0.0), (0.0, 1.1, 0.05, -0.04), (1.0, 0.92, -0.03, 0.05)])
+def test_augment_motion_matches_augmented_frames(augment):
+    """Rendering the transformed motion on the augmented input == augmenting the rendered frames."""
+    import torch.nn.functional as F
+
+    R = 48
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, R), torch.linspace(-1, 1, R), indexing="ij")
+    blob = torch.exp(-((xx - 0.1) ** 2 + (yy + 0.05) ** 2 * 2) / 0.15)
+    image = torch.stack((blob * (0.5 + 0.5 * xx.clamp(0, 1)), blob * 0.3, blob * (yy + 1) / 2, blob))[None]
+    # masks and flow maps linear in x and y, so bilinear resampling of them is exact (away from the border)
+    cells = torch.linspace(-1, 1, 9)[:-1] + 1 / 8  # centres of 8 cells
+    cy, cx = torch.meshgrid(cells, cells, indexing="ij")
+    gen = torch.Generator().manual_seed(0)
+    fg = 0.5 + 0.3 * cx - 0.15 * cy
+    coef = torch.randn(2, 2, 2, 2, 3, generator=gen) * 0.03  # (K, xy, M, ab, [1, x, y])
+    flow = coef[..., 0, None, None] + coef[..., 1, None, None] * cx + coef[..., 2, None, None] * cy
+    mo = Motion(torch.stack((1 - fg, fg))[None], torch.randn(1, 2, 6, 2, 2, generator=gen) * 0.05, flow[None])
+    aug = torch.tensor([augment])
+    flip, s, tx, ty = augment
+    theta = torch.tensor([[[(1 - 2 * flip) / s, 0, -(1 - 2 * flip) * tx / s], [0, 1 / s, -ty / s]]])
+
+    def apply(x):  # the data loader's augmentation: x'(q) = x(G q)
+        grid = F.affine_grid(theta.expand(x.shape[0], 2, 3), list(x.shape), align_corners=False)
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+    phases = torch.tensor([0.8, 2.5, 4.0])
+    box = (0, 0, R, R)
+    frames = _render(image, mo, phases, box, R)[0]  # (T, 4, R, R)
+    expected = apply(frames)
+    got = _render(apply(image), motion.augment_motion(mo, aug), phases, box, R)[0]
+    inner = slice(8, R - 8)
+    err = (got - expected)[..., inner, inner].abs()
+    assert err.mean() < 0.001 and err.max() < 0.05
+    # and the untransformed motion would be clearly wrong for the flipped / shifted clip
+    wrong = (_render(apply(image), mo, phases, box, R)[0] - expected)[..., inner, inner].abs()
+    assert wrong.mean() > 3 * err.mean()

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from still2motion.model import Still2Motion
+from still2motion.motion import augment_motion
 from train import losses
 from train.checkpointing import fault_armed
 from train.discriminator import Discriminators
@@ -109,6 +110,8 @@ def target_motion(run: Run, batch: dict, device):
             run.accelerator.print("warning: data items carry no 'start'; motion targets are not re-anchored")
         start = torch.zeros_like(num_frames)
     motion = losses.anchor_targets(motion, torch.as_tensor(start), num_frames)
+    if "augment" in batch:  # the clip was flipped / scaled / shifted: move its fitted motion the same way
+        motion = augment_motion(motion, torch.as_tensor(batch["augment"]))
     return type(motion)(motion.masks.to(device), motion.affine.to(device), motion.flow.to(device)), known
 
 
