@@ -112,6 +112,11 @@ def animate(
     """Animates the uploaded still; returns ``(preview APNG path, download path in the chosen format)``."""
     if not image:
         raise gr.Error("Upload an image first (PNG, WebP, JPEG, or the first frame of a GIF/APNG).")
+    # An API client may send null for a cleared field: treat it as the default.
+    frames = cfg.DEFAULT_FRAMES if frames is None else frames
+    fps = cfg.DEFAULT_FPS if fps is None else fps
+    strength = cfg.DEFAULT_STRENGTH if strength is None else strength
+    resample, format = resample or "auto", format or "apng"
     out_dir = _request_dir()
     try:
         max_input, max_bytes = int(cfg.limit("max_input_pixels")), int(cfg.limit("max_output_bytes"))
@@ -134,9 +139,11 @@ def animate(
         if format == "apng":
             download = preview
         elif format == "spritesheet":
-            download = _zip_spritesheet(anim.save(out_dir / f"{stem}_spritesheet.png", format="spritesheet", max_bytes=max_bytes))
+            sheet = anim.save(out_dir / f"{stem}_spritesheet.png", format="spritesheet", max_bytes=max_bytes)
+            download = _zip_spritesheet(sheet)
         else:
-            download = anim.save(out_dir / f"{stem}{DOWNLOAD_SUFFIX.get(format, '')}", format=format, max_bytes=max_bytes)
+            name = f"{stem}{DOWNLOAD_SUFFIX.get(format, '')}"
+            download = anim.save(out_dir / name, format=format, max_bytes=max_bytes)
     except (ValueError, TypeError, OSError) as exc:
         # The library's one-line message, with gradio's temporary upload path shortened to the file name.
         raise gr.Error(str(exc).replace(str(image), Path(image).name)) from None
@@ -145,18 +152,16 @@ def animate(
     return str(preview), str(download)
 
 
-class StillUpload(gr.Image):
-    """``gr.Image`` that passes the uploaded file on untouched (path in, path out).
+def _pass_file_through(upload: gr.Image) -> gr.Image:
+    """Makes ``upload`` hand the uploaded file's path to ``animate`` untouched.
 
     ``gr.Image`` would open the file with Pillow first: an unreadable upload would fail there with a generic error,
-    and mode conversion would drop APNG/GIF first-frame composition. ``still2motion`` reads the file itself
-    (EXIF orientation, every mode to RGBA, animated first frame) and reports a bad file in one line.
+    and mode conversion would lose APNG/GIF first-frame composition. ``still2motion`` reads the file itself (EXIF
+    orientation, every mode to RGBA, animated first frame) and reports a bad file in one line. (An instance override,
+    not a subclass: a ``gr.Image`` subclass makes gradio write an ``app.pyi`` stub next to this file.)
     """
-
-    is_template = True  # rendered by the frontend as a plain Image
-
-    def preprocess(self, payload):
-        return None if payload is None else payload.path
+    upload.preprocess = lambda payload: None if payload is None else payload.path
+    return upload
 
 
 def _model_markdown() -> str:
@@ -189,16 +194,20 @@ animation**. A small network predicts how the pixels *move* and warps your image
 frame 0 is your image and the last frame flows back into the first. {_model_markdown()}
 """
 
-with gr.Blocks(title="still2motion: a still image in, a looping animation out", delete_cache=GRADIO_CACHE_CLEANUP) as demo:
+TITLE = "still2motion: a still image in, a looping animation out"
+
+with gr.Blocks(title=TITLE, delete_cache=GRADIO_CACHE_CLEANUP) as demo:
     gr.Markdown(DESCRIPTION)
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
-            image = StillUpload(
-                type="filepath",
-                image_mode=None,
-                label="Still image (transparency kept)",
-                sources=["upload", "clipboard"],
-                height=300,
+            image = _pass_file_through(
+                gr.Image(
+                    type="filepath",
+                    image_mode=None,
+                    label="Still image (transparency kept)",
+                    sources=["upload", "clipboard"],
+                    height=300,
+                )
             )
             gr.Examples(examples=[[str(p)] for p in EXAMPLES], inputs=[image], label="CC0 examples (Kenney)")
         with gr.Column(scale=1, min_width=300):
@@ -209,11 +218,15 @@ with gr.Blocks(title="still2motion: a still image in, a looping animation out", 
             with gr.Row(equal_height=True):
                 seed = gr.Number(value=cfg.DEFAULT_SEED, precision=0, minimum=0, label="Seed (which motion)", scale=3)
                 random_seed = gr.Button("Random seed", scale=1, size="md")
-            resample = gr.Radio(list(cfg.RESAMPLE_MODES), value="auto", label="Resampling (auto: nearest for pixel art)")
+            resample = gr.Radio(
+                list(cfg.RESAMPLE_MODES), value="auto", label="Resampling (auto: nearest for pixel art)"
+            )
             format = gr.Dropdown(FORMAT_CHOICES, value="apng", label="Download format")
             run = gr.Button("Animate", variant="primary", size="lg")
         with gr.Column(scale=1, min_width=300):
-            preview = gr.Image(type="filepath", format="png", label="Preview (APNG, loops)", interactive=False, height=300)
+            preview = gr.Image(
+                type="filepath", format="png", label="Preview (APNG, loops)", interactive=False, height=300
+            )
             download = gr.File(label="Download", interactive=False)
     card = _model_card()
     if card:

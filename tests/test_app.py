@@ -11,7 +11,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -47,7 +46,6 @@ def app(tmp_path_factory):
     env.setenv("GRADIO_ANALYTICS_ENABLED", "False")
     spec = importlib.util.spec_from_file_location("app", ROOT / "app.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules["app"] = module  # gradio inspects the module of app.py's component class
     spec.loader.exec_module(module)
     port = _free_port()
     module.demo.launch(
@@ -56,7 +54,6 @@ def app(tmp_path_factory):
     module.url = f"http://127.0.0.1:{port}/"
     yield module
     module.demo.close()
-    sys.modules.pop("app", None)
     env.undo()
 
 
@@ -182,7 +179,8 @@ def test_eight_concurrent_clients_each_get_their_own_animation(app, tmp_path):
         paths.append(path)
 
     def request(path):
-        return Client(app.url, verbose=False).predict(handle_file(str(path)), frames=6, format="gif", api_name="/animate")
+        client = Client(app.url, verbose=False)  # one client per thread
+        return client.predict(handle_file(str(path)), frames=6, format="gif", api_name="/animate")
 
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(request, paths))
