@@ -78,7 +78,10 @@ def build_datasets(args):
         val = open_dataset(args.data_dir, "val", **{**kw, "augment": False})
     except (FileNotFoundError, ValueError) as exc:
         logger.warning(f"no validation split: {exc}")
-        val = None
+        return train, None
+    shared = {train.meta(i)[0] for i in range(len(train))} & {val.meta(i)[0] for i in range(len(val))}
+    if shared:
+        logger.warning(f"the val split shares {len(shared)} of {len(val)} sequences with train: val metrics are not held out")
     return train, val
 
 
@@ -224,14 +227,8 @@ def push_to_hub(args, folder: Path, step: int) -> None:
     logger.info(f"pushed {folder} to {repo_id}")
 
 
-def main(args) -> dict:
-    """Trains; returns ``{"global_step", "output_dir", "generator", "process_index", "num_processes"}``."""
-    started = time.time()
-    accelerator = build_accelerator(args)
-    set_seed(args.seed, device_specific=True)  # noise differs per rank; DDP broadcasts rank 0's initial weights
-    if accelerator.is_main_process:
-        Path(args.output_dir).mkdir(parents=True, exist_ok=True)
-        checkpointing.remove_temp_folders(args.output_dir)
+def prepare(args, accelerator):
+    """Data, models, optimizers through one ``accelerator.prepare``, targets, EMA, resumed state."""
     train_set, val = build_datasets(args)
     generator, discriminators = build_models(args)
     g_opt, d_opt = build_optimizers(args, generator, discriminators)
@@ -248,21 +245,24 @@ def main(args) -> dict:
     load_targets(args, run)
     ema = EMA(accelerator.unwrap_model(wrapped).generator, args.ema_decay) if args.use_ema else None
     position = resume(run, ema)
-    if accelerator.is_main_process and args.report_to != "none":
-        accelerator.init_trackers("still2motion", config={k: v for k, v in vars(args).items()
-                                                           if isinstance(v, (int, float, str, bool))})
+    logger.info(f"{len(train_set)} training clips, {accelerator.num_processes} process(es), "
+                f"{sum(p.numel() for p in generator.parameters()):,} generator parameters, from step {position['global_step']}")
+    return run, ema, loader, val, position
+
+
+def train_loop(run: Run, ema: EMA | None, loader, val, position: dict, started: float) -> int:
+    """Steps until ``--max_train_steps`` or the time budget; checkpoints and validates on the way. Returns the step."""
+    args, accelerator = run.args, run.accelerator
     step, epoch, batch_in_epoch = position["global_step"], position["epoch"], position["batch_in_epoch"]
     check = finite_checker(run, lambda: step + 1)
+    models = tuple(m for m in (run.generator, run.discriminators) if m is not None)
     progress = tqdm(total=args.max_train_steps, initial=step, disable=not accelerator.is_local_main_process, desc="steps")
-    logger.info(f"{len(train_set)} training clips, {accelerator.num_processes} process(es), "
-                f"{sum(p.numel() for p in generator.parameters()):,} generator parameters")
-    saved_at, stop = step if position["global_step"] else -1, False
+    saved_at, stop = step if step else -1, False
     while step < args.max_train_steps and not stop:
         loader.set_epoch(epoch)
         batches = accelerator.skip_first_batches(loader, batch_in_epoch) if batch_in_epoch else loader
         for batch in batches:
             batch_in_epoch += 1
-            models = (wrapped,) if discriminators is None else (wrapped, discriminators)
             with accelerator.accumulate(*models):
                 with accelerator.autocast():
                     out = generator_forward(run, batch)
@@ -273,14 +273,13 @@ def main(args) -> dict:
                 continue
             step += 1
             if ema is not None:
-                ema.update(accelerator.unwrap_model(wrapped).generator)
+                ema.update(accelerator.unwrap_model(run.generator).generator)
             progress.update(1)
             progress.set_postfix(g=f"{logs['g_loss']:.3f}", d=f"{logs.get('d_loss', 0.0):.3f}")
             accelerator.log(logs, step=step)
-            position = {"epoch": epoch, "batch_in_epoch": batch_in_epoch}
             stop = step >= args.max_train_steps or time_is_up(run, started)
             if step % args.checkpointing_steps == 0 or (stop and saved_at != step):
-                save_checkpoint(run, ema, step, position)
+                save_checkpoint(run, ema, step, {"epoch": epoch, "batch_in_epoch": batch_in_epoch})
                 saved_at = step
             if args.validation_steps and step % args.validation_steps == 0:
                 run_validation(run, ema, val, step)
@@ -290,7 +289,23 @@ def main(args) -> dict:
             epoch, batch_in_epoch = epoch + 1, 0
     progress.close()
     if step < args.max_train_steps:
-        logger.info(f"time budget of {args.max_train_time_minutes} min spent at step {step}: stopping cleanly")
+        logger.info(f"time budget of {args.max_train_time_minutes} min spent at step {step}: stopped cleanly")
+    return step
+
+
+def main(args) -> dict:
+    """Trains; returns ``{"global_step", "output_dir", "generator", "process_index", "num_processes"}``."""
+    started = time.time()
+    accelerator = build_accelerator(args)
+    set_seed(args.seed, device_specific=True)  # noise differs per rank; DDP broadcasts rank 0's initial weights
+    if accelerator.is_main_process:
+        Path(args.output_dir).mkdir(parents=True, exist_ok=True)
+        checkpointing.remove_temp_folders(args.output_dir)
+    accelerator.wait_for_everyone()
+    run, ema, loader, val, position = prepare(args, accelerator)
+    if args.report_to != "none":
+        accelerator.init_trackers("still2motion", config={k: v for k, v in vars(args).items() if isinstance(v, (int, float, str, bool))})
+    step = train_loop(run, ema, loader, val, position, started)
     out = finish(run, ema, val, step, started)
     accelerator.end_training()
     return {"global_step": step, "output_dir": out, "generator": export_model(run, ema),
