@@ -39,20 +39,9 @@ FRAME_SUFFIXES = (".png", ".webp", ".gif", ".jpg", ".jpeg", ".bmp")
 PACK_FORMAT = "still2motion-pack"
 
 
-def choose_resample(width: int, height: int, size: int, resample: str = "auto") -> str:
-    """``auto`` → ``nearest`` when the letterbox upscales (crisp pixel art), ``bilinear`` when it downscales."""
-    if resample == "auto":
-        return "nearest" if max(width, height) <= size else "bilinear"
-    if resample not in ("nearest", "bilinear"):
-        raise ValueError(f"resample must be 'auto', 'nearest' or 'bilinear', got {resample!r}")
-    return resample
-
-
 def letterbox_frames(frames: list[np.ndarray], size: int, resample: str = "auto") -> list[np.ndarray]:
     """Letterboxes straight-RGBA ``uint8 (H, W, 4)`` frames of one size into ``uint8 (size, size, 4)`` frames."""
-    h, w = frames[0].shape[:2]
-    mode = choose_resample(w, h, size, resample)
-    return [np.asarray(io.letterbox(Image.fromarray(np.ascontiguousarray(f), "RGBA"), size, resample=mode)[0])
+    return [np.asarray(io.letterbox(Image.fromarray(np.ascontiguousarray(f), "RGBA"), size, resample=resample)[0])
             for f in frames]
 
 
@@ -90,7 +79,7 @@ class LoopDataset(Dataset):
                  affine_p: float = 0.5, scale_range: float = 0.1, translate: float = 0.05) -> None:
         if resolution < 8 or num_targets < 1:
             raise ValueError(f"need resolution >= 8 and num_targets >= 1, got {resolution}, {num_targets}")
-        choose_resample(1, 1, 1, resample)  # validates
+        io.letterbox_resample(1, 1, 1, resample)  # validates
         self.resolution, self.num_targets, self.random_offsets = resolution, num_targets, random_offsets
         self.augment, self.seed, self.resample, self.epoch = augment, seed, resample, 0
         self.hflip_p, self.affine_p, self.scale_range, self.translate = hflip_p, affine_p, scale_range, translate

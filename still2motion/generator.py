@@ -123,7 +123,7 @@ class Generator(torch.nn.Module):
         still = io.read_image(image, max_pixels=max_input).image
         out_size = size or still.size
         mode = "nearest" if resample == "nearest" or (resample == "auto" and io.is_pixel_art(still)) else "bilinear"
-        canvas, box = io.letterbox(still, self.resolution, resample=mode)
+        canvas, box = io.letterbox(still, self.resolution)  # the data loader's rule: training and inference agree
         device = next(self.parameters()).device
         frames = self.render_frames(
             io.to_tensor(canvas)[None].to(device),

@@ -26,8 +26,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from still2motion.data import PACK_FORMAT, choose_resample, letterbox_frames
-from still2motion.io import letterbox_box
+from still2motion.data import PACK_FORMAT, letterbox_frames
+from still2motion.io import letterbox_box, letterbox_resample
 from train.build_dataset import SPLITS, read_manifest
 
 
@@ -53,7 +53,7 @@ def write_pack(root: str | Path, out: str | Path, resolution: int = 64, resample
     root, out = Path(root), Path(out)
     if resolution < 8:
         raise ValueError(f"pack resolution must be >= 8, got {resolution}")
-    choose_resample(1, 1, 1, resample)
+    letterbox_resample(1, 1, 1, resample)
     lines = read_manifest(root)
     out.mkdir(parents=True, exist_ok=True)
     info = {"format": PACK_FORMAT, "version": 1, "resolution": resolution, "resample": resample, "splits": {}}

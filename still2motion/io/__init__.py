@@ -7,7 +7,7 @@ from .animation import EXTENSIONS, FORMATS, Animation, durations_for, format_fro
 from .apng_write import encode_apng, write_apng
 from .atomic import atomic_output, check_output_path
 from .gif_write import GIF_ALPHA_THRESHOLD, GIF_MAX_FPS, gif_delays, write_gif
-from .letterbox import Box, letterbox, letterbox_box, resize_rgba
+from .letterbox import Box, letterbox, letterbox_box, letterbox_resample, resize_rgba
 from .line import LINE_LIMITS, LineLimits, encode_line, line_loops, line_size, render_size, write_line
 from .modes import to_rgba
 from .read import DEFAULT_MAX_FRAMES, DEFAULT_MAX_PIXELS, read_animation, read_image, read_size
@@ -20,7 +20,7 @@ __all__ = [
     "Animation", "AnimationData", "Box", "DEFAULT_MAX_FRAMES", "DEFAULT_MAX_PIXELS", "EXTENSIONS", "FORMATS",
     "GIF_ALPHA_THRESHOLD", "GIF_MAX_FPS", "LINE_LIMITS", "LineLimits", "ReadResult", "atomic_output",
     "check_output_path", "durations_for", "encode_apng", "encode_line", "format_from_path", "from_tensor",
-    "gif_delays", "is_pixel_art", "letterbox", "letterbox_box", "line_loops", "line_size", "read_animation",
+    "gif_delays", "is_pixel_art", "letterbox", "letterbox_box", "letterbox_resample", "line_loops", "line_size", "read_animation",
     "read_image", "read_size", "render_size", "resize_rgba", "spritesheet_layout", "to_rgba", "to_tensor", "write_apng",
     "write_gif", "write_line", "write_spritesheet", "write_webp",
 ]

@@ -75,7 +75,21 @@ def resize_rgba(image: Image.Image, size: tuple[int, int], resample: str = "bili
     return image.convert("RGBa").resize(size, filt).convert("RGBA")
 
 
-def letterbox(image: Image.Image, size: int, *, resample: str = "bilinear") -> tuple[Image.Image, Box]:
+def letterbox_resample(width: int, height: int, size: int, resample: str = "auto") -> str:
+    """Resolves ``"auto"``: ``"nearest"`` when the letterbox scales the image up (crisp pixel art), else
+    ``"bilinear"``; ``"nearest"`` and ``"bilinear"`` are returned as they are.
+
+    Raises:
+        ValueError: any other ``resample``.
+    """
+    if resample == "auto":
+        return "nearest" if max(width, height) <= size else "bilinear"
+    if resample not in RESAMPLE:
+        raise ValueError(f"resample must be 'auto', 'nearest' or 'bilinear', got {resample!r}")
+    return resample
+
+
+def letterbox(image: Image.Image, size: int, *, resample: str = "auto") -> tuple[Image.Image, Box]:
     """Fits an RGBA image into a transparent ``size x size`` canvas, aspect kept, centred.
 
     Resizing happens in premultiplied alpha (``"RGBa"``), so the colour of transparent pixels never
@@ -84,8 +98,8 @@ def letterbox(image: Image.Image, size: int, *, resample: str = "bilinear") -> t
     Args:
         image: mode ``"RGBA"``, any size.
         size: canvas side in pixels.
-        resample: ``"nearest"`` (pixel art) or ``"bilinear"`` (Pillow's BILINEAR, antialiased when
-            downscaling).
+        resample: ``"auto"`` (nearest when scaling up, else bilinear: the rule training and inference share),
+            ``"nearest"`` or ``"bilinear"`` (Pillow's BILINEAR, antialiased when downscaling).
 
     Returns:
         ``(canvas, box)``: the ``"RGBA"`` canvas and the `Box` the image occupies in it.
@@ -93,8 +107,7 @@ def letterbox(image: Image.Image, size: int, *, resample: str = "bilinear") -> t
     Raises:
         ValueError: a mode other than RGBA, a bad ``resample`` or a non-positive size.
     """
-    if resample not in RESAMPLE:
-        raise ValueError(f"resample must be 'nearest' or 'bilinear', got {resample!r}")
+    resample = letterbox_resample(image.width, image.height, size, resample)
     box = letterbox_box(image.width, image.height, size)
     resized = resize_rgba(image, (box.width, box.height), resample)
     canvas = Image.new("RGBA", (size, size), (0, 0, 0, 0))
