@@ -79,10 +79,11 @@ def test_checkpoint_generator_folder_loads_with_from_pretrained(root, tmp_path):
     assert len(load_model(out).animate(sprite(24, 32), num_frames=4).frames) == 4
 
 
-def test_interrupted_save_is_never_picked_and_resume_cleans_it(root, tmp_path, monkeypatch):
+@pytest.mark.parametrize("point", ["mid_save_state", "before_rename"])
+def test_interrupted_save_is_never_picked_and_resume_cleans_it(root, tmp_path, monkeypatch, point):
     out = tmp_path / "out"
-    monkeypatch.setenv(checkpointing.FAULT_ENV, "before_rename@4")
-    with pytest.raises(checkpointing.InjectedFault, match="before_rename"):
+    monkeypatch.setenv(checkpointing.FAULT_ENV, f"{point}@4")
+    with pytest.raises(checkpointing.InjectedFault, match=point):
         run(root, out, "--max_train_steps", 6, "--checkpointing_steps", 2)
     assert checkpoint_names(out) == {"checkpoint-2", ".tmp-checkpoint-4"}
     assert checkpointing.latest_checkpoint(out).name == "checkpoint-2"
