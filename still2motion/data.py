@@ -17,6 +17,7 @@ in any order; call ``set_epoch`` before building each epoch's iterator to draw n
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -219,11 +220,24 @@ def _natural_key(path: Path) -> list:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
 
 
+def _held_out(entries: list[Path]) -> set[Path]:
+    """The automatic val split of a user folder (see ``FolderDataset``)."""
+    digest = {p: int(hashlib.sha1(p.name.encode()).hexdigest(), 16) for p in entries}
+    held = {p for p, h in digest.items() if h % 10 == 1}
+    if not held and len(entries) >= 2:
+        held = {max(entries, key=digest.__getitem__)}
+    return held
+
+
 class FolderDataset(LoopDataset):
     """A user's folder: animated GIF / APNG / WebP files and sub-folders of frame images, decoded once.
 
     Files that fail to decode, or hold a single frame, are skipped with one warning each naming the file; they
     are listed in ``skipped`` as ``(path, reason)``.
+
+    A folder has no splits of its own, so one is made by file name: ``split="val"`` (or ``"test"``) holds the entries
+    whose ``sha1(name) % 10 == 1`` — or, if none hash there and the folder has two or more, the one with the largest
+    hash — and ``split="train"`` holds the rest; ``split=None`` or ``"all"`` holds everything.
 
     Raises:
         ValueError: the folder holds no usable animation.
@@ -237,7 +251,12 @@ class FolderDataset(LoopDataset):
             raise FileNotFoundError(f"no such folder: {self.folder}")
         self.items: list[tuple[str, list[np.ndarray]]] = []
         self.skipped: list[tuple[str, str]] = []
-        for path in sorted(self.folder.iterdir(), key=_natural_key):
+        entries = [p for p in sorted(self.folder.iterdir(), key=_natural_key)
+                   if p.is_dir() or p.suffix.lower() in ANIMATION_SUFFIXES]
+        if split not in (None, "all"):
+            held_out = _held_out(entries)
+            entries = [p for p in entries if (p in held_out) == (split in ("val", "test"))]
+        for path in entries:
             try:
                 if path.is_dir():
                     frames = self._read_frame_folder(path)
@@ -255,7 +274,7 @@ class FolderDataset(LoopDataset):
                 continue
             self.items.append((path.name, [np.ascontiguousarray(f) for f in frames]))
         if not self.items:
-            raise ValueError(f"no usable animations in {self.folder} (GIF, APNG, animated WebP, or sub-folders of "
+            raise ValueError(f"no usable animations in {self.folder}{'' if split in (None, 'all') else f' (split {split!r})'} (GIF, APNG, animated WebP, or sub-folders of "
                              f"frame PNGs); skipped {len(self.skipped)}")
 
     @staticmethod
@@ -293,7 +312,8 @@ def open_dataset(path: str | Path, split: str = "train", **kw) -> LoopDataset:
 
     Args:
         path: the folder.
-        split: ``train``, ``val`` or ``test`` (ignored for a user's folder).
+        split: ``train``, ``val`` or ``test``; a user's folder is split by file name (see ``FolderDataset``),
+            ``"all"`` takes all of it.
         **kw: `LoopDataset` options (``resolution``, ``num_targets``, ``random_offsets``, ``augment``, ``seed`` ...).
 
     Raises:
@@ -307,4 +327,4 @@ def open_dataset(path: str | Path, split: str = "train", **kw) -> LoopDataset:
         return PackDataset(path, split, **kw)
     if (path / "manifest.jsonl").is_file() or (path / split).is_dir():
         return PreparedDataset(path, split, **kw)
-    return FolderDataset(path, **kw)
+    return FolderDataset(path, split, **kw)

@@ -128,7 +128,7 @@ def test_user_folder_gif_apng_webp_frames_and_bad_files(tmp_path, caplog):
     Image.fromarray(coded_frame(0), "RGBA").save(tmp_path / "still.png")
     (tmp_path / "notes.txt").write_text("ignored")
     with caplog.at_level(logging.WARNING, logger="still2motion.data"):
-        ds = open_dataset(tmp_path, resolution=R, num_targets=3, augment=False)
+        ds = open_dataset(tmp_path, "all", resolution=R, num_targets=3, augment=False)
     assert isinstance(ds, FolderDataset)
     assert {ds.meta(i)[0]: ds.num_frames(i) for i in range(len(ds))} == {"blink.webp": 3, "idle.png": 6, "walk.gif": 5,
                                                                            "wave": 12}
@@ -172,3 +172,21 @@ def test_pack_round_trip_and_loader(tmp_path):
     batch = next(iter(loader))
     assert batch["targets"].shape == (2, 3, 4, R, R) and batch["num_frames"].tolist() == [4, 7]
     assert batch["seq"] == ["src.a#x", "src.b#y"]
+
+
+def test_user_folder_gets_an_automatic_val_split_by_file(tmp_path):
+    from still2motion.data import open_dataset
+    from PIL import Image
+
+    for i in range(6):
+        frames = [Image.new("RGBA", (8, 8), (40 * i, 10 * t, 0, 255)) for t in range(3)]
+        frames[0].save(tmp_path / f"loop{i}.png", save_all=True, append_images=frames[1:], duration=100)
+    train = open_dataset(tmp_path, "train", resolution=16)
+    val = open_dataset(tmp_path, "val", resolution=16)
+    train_names = {train.meta(i)[0] for i in range(len(train))}
+    val_names = {val.meta(i)[0] for i in range(len(val))}
+    assert val_names and train_names and not train_names & val_names
+    assert len(train_names | val_names) == 6
+    assert len(open_dataset(tmp_path, "all", resolution=16)) == 6
+    again = open_dataset(tmp_path, "val", resolution=16)
+    assert {again.meta(i)[0] for i in range(len(again))} == val_names  # stable

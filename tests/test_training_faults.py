@@ -156,7 +156,7 @@ def test_corrupt_files_in_a_folder_are_skipped_counted_and_training_runs(tmp_pat
     for i in range(3):
         (frames / f"{i}.png").write_bytes((folder / "loop01.png").read_bytes())
     (frames / "3.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
-    dataset = open_dataset(folder, resolution=32)
+    dataset = open_dataset(folder, "all", resolution=32)
     assert len(dataset) == 3
     assert sorted(Path(p).name for p, _ in dataset.skipped) == ["cut.png", "empty.gif", "frames", "noise.webp"]
     assert run(folder, tmp_path / "out", "--max_train_steps", 2, "--lambda_temporal", 0)["global_step"] == 2
