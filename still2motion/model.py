@@ -11,17 +11,13 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 from . import io
 from .generator import Generator
-from .motion import Motion, frame_phases, layer_images, render, render_chunks
+from .motion import Motion, layer_images, render, render_loop
 from .unet import UNet
-
-_CHUNK_FLOATS = 16_000_000  # floats of warped layers per rendering chunk (~64 MB), so memory stays flat
-
 
 class Still2Motion(
     Generator,
@@ -144,15 +140,8 @@ class Still2Motion(
 
     def render_frames(self, canvas, image, box, *, num_frames, strength, noise, mode, out_size, has_alpha) -> Iterator[np.ndarray]:
         motion = self(canvas, noise, canvas.new_tensor([float(has_alpha)])).scaled(strength)
-        if mode == "nearest":  # hard layers: every output pixel is one input pixel, so a palette stays exact
-            hard = F.one_hot(motion.masks.argmax(dim=1), self.num_layers).permute(0, 3, 1, 2)
-            motion = Motion(hard.to(motion.masks.dtype), motion.affine, motion.flow)
-        layers = layer_images(image, motion.masks, box, self.resolution, self.align_corners)
-        out_w, out_h = out_size
-        chunk = max(1, min(8, _CHUNK_FLOATS // (self.num_layers * 4 * out_w * out_h)))
-        phases = frame_phases(num_frames, device=image.device)
-        for frames in render_chunks(
-            layers, motion, phases, chunk_size=chunk, box=box, canvas_size=self.resolution,
-            out_size=out_size, mode=mode, align_corners=self.align_corners,
+        for frames in render_loop(
+            image, motion, num_frames, box=box, canvas_size=self.resolution, out_size=out_size, mode=mode,
+            align_corners=self.align_corners,
         ):
-            yield from io.from_tensor(frames[0])  # (T, H, W, 4) uint8
+            yield from io.from_tensor(frames)  # (t, H, W, 4) uint8

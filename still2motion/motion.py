@@ -179,6 +179,40 @@ def render_chunks(
         yield render(layers, motion, phases[..., start : start + chunk_size], **kwargs)
 
 
+_CHUNK_FLOATS = 16_000_000  # floats of warped layers per rendering chunk (~64 MB), so memory stays flat
+
+
+def render_loop(
+    image: torch.Tensor,
+    motion: Motion,
+    num_frames: int,
+    *,
+    box: Box,
+    canvas_size: int,
+    out_size: tuple[int, int],
+    mode: str = "bilinear",
+    align_corners: bool = False,
+) -> Iterator[torch.Tensor]:
+    """The frames of one loop of a full-resolution image ``(1, 4, H, W)``, a few at a time: ``(t, 4, h, w)`` chunks.
+
+    With ``mode="nearest"`` the layers are made hard (each pixel in one layer), so every output pixel is one input
+    pixel and a palette stays exact.
+    """
+    if mode == "nearest":
+        K = motion.masks.shape[1]
+        hard = F.one_hot(motion.masks.argmax(dim=1), K).permute(0, 3, 1, 2).to(motion.masks.dtype)
+        motion = Motion(hard, motion.affine, motion.flow)
+    layers = layer_images(image, motion.masks, box, canvas_size, align_corners)
+    out_w, out_h = out_size
+    chunk = max(1, min(8, _CHUNK_FLOATS // (layers.shape[1] * 4 * out_w * out_h)))
+    phases = frame_phases(num_frames, device=image.device)
+    for frames in render_chunks(
+        layers, motion, phases, chunk_size=chunk, box=box, canvas_size=canvas_size,
+        out_size=out_size, mode=mode, align_corners=align_corners,
+    ):
+        yield frames[0]
+
+
 def shift_phase(motion: Motion, phase: torch.Tensor) -> Motion:
     """Re-anchors trajectories at ``phase`` ``(B,)``: the result is ``q(psi) = p(phase + psi) - p(phase)``.
 

@@ -17,11 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from still2motion import io
-from still2motion.motion import Motion, frame_phases, layer_images, render_chunks
+from still2motion.motion import render_loop
 from train.motion_targets import MotionTargets
 
 logger = logging.getLogger(__name__)
@@ -74,18 +73,12 @@ class RandomMotion:
         """
         motion = self.targets.motion([self.targets.index[self.pick(seq)]])  # batch of 1
         mode = "nearest" if io.is_pixel_art(image) else "bilinear"
-        if mode == "nearest":
-            K = motion.masks.shape[1]
-            hard = F.one_hot(motion.masks.argmax(dim=1), K).permute(0, 3, 1, 2).to(motion.masks.dtype)
-            motion = Motion(hard, motion.affine, motion.flow)
         box = io.letterbox_box(image.width, image.height, self.resolution)
-        still = io.to_tensor(image)[None]  # (1, 4, H, W)
-        layers = layer_images(still, motion.masks, box, self.resolution, self.align_corners)
         frames = []
-        for chunk in render_chunks(
-            layers, motion, frame_phases(num_frames), chunk_size=8, box=box, canvas_size=self.resolution,
+        for chunk in render_loop(
+            io.to_tensor(image)[None], motion, num_frames, box=box, canvas_size=self.resolution, out_size=image.size,
             mode=mode, align_corners=self.align_corners,
         ):
-            frames.extend(io.from_tensor(f) for f in chunk[0])
+            frames.extend(io.from_tensor(chunk))
         frames[0] = np.asarray(image).copy()  # frame 0 is the input, as animate() guarantees
         return frames
