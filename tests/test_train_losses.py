@@ -88,3 +88,18 @@ def test_discriminators_judge_patches_and_clips_in_phase_order():
     assert torch.equal(x[0, 4:8, 0], frames[0, 1])  # the frame at phase 0.5 comes first
     assert torch.allclose(x[0, 8, 0], torch.full((32, 32), math.cos(0.5)))
     assert Discriminators(ndf=4, temporal=False).temporal is None
+
+
+def test_energy_mismatch_is_zero_for_equal_motion_and_grows_with_stillness():
+    import torch
+    from train.losses import energy_mismatch
+
+    image = torch.zeros(2, 4, 8, 8)
+    real = torch.zeros(2, 3, 4, 8, 8)
+    real[:, :, :, 2:4, 2:4] = 1.0
+    shifted = torch.zeros_like(real)
+    shifted[:, :, :, 4:6, 4:6] = 1.0  # moves as much, elsewhere
+    still = image.unsqueeze(1).expand_as(real)
+    assert energy_mismatch(shifted, real, image).item() < 1e-6
+    assert energy_mismatch(still, real, image).item() > 2.0
+    assert energy_mismatch(real * 0.5, real, image).item() > energy_mismatch(real * 0.9, real, image).item() > 0

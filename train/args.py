@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     lo.add_argument("--lambda_flow_smooth", type=float, default=0.1, help="still2motion only")
     lo.add_argument("--lambda_mask_entropy", type=float, default=0.01, help="still2motion only")
     lo.add_argument("--lambda_mask_alpha", type=float, default=0.05, help="still2motion only: foreground mask ~ alpha")
+    lo.add_argument("--lambda_energy", type=float, default=0.0,
+                    help="match each clip's motion energy to the real loop's (log ratio), for every noise draw")
     lo.add_argument("--motion_targets", default=None, help="fitted motions (train/fit_motion.py) to regress onto")
     lo.add_argument("--lambda_motion", type=float, default=1.0, help="coefficient regression (needs --motion_targets)")
     lo.add_argument("--best_of_k", type=int, default=1, help="noise draws per clip; the best one is trained")

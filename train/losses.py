@@ -62,6 +62,18 @@ def feature_matching(real_features: list[torch.Tensor], fake_features: list[torc
     return torch.stack(terms).mean()
 
 
+def energy_mismatch(fake: torch.Tensor, real: torch.Tensor, image: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    """``|log E(fake) - log E(real)|`` averaged over clips, ``E`` = mean |frame - input| of a clip ``(N, S, 4, H, W)``.
+
+    Plain L1 is smallest for a timid guess, so on unfamiliar art motion amplitude collapses towards stillness; this
+    term asks every clip to move about as much as its real loop does, whichever way it moves.
+    """
+    inp = image.float().unsqueeze(1)
+    e_fake = (fake.float() - inp).abs().mean(dim=(1, 2, 3, 4))
+    e_real = (real.float() - inp).abs().mean(dim=(1, 2, 3, 4))
+    return (torch.log(e_fake + eps) - torch.log(e_real + eps)).abs().mean()
+
+
 # --- regularisers of the periodic-warp generator ---
 
 

@@ -94,6 +94,10 @@ def generator_forward(run: Run, batch: dict) -> Forward:
         alpha = losses.mask_alpha_prior(motion.masks, image.repeat(k, 1, 1, 1))
         regular = args.lambda_flow_smooth * smooth + args.lambda_mask_entropy * entropy + args.lambda_mask_alpha * alpha
         logs.update(g_flow_smooth=smooth.item(), g_mask_entropy=entropy.item(), g_mask_alpha=alpha.item())
+    if args.lambda_energy:  # every noise draw, not just the best, should move as much as the real loop
+        energy = losses.energy_mismatch(frames, real.repeat(k, 1, 1, 1, 1), image.repeat(k, 1, 1, 1))
+        regular = regular + args.lambda_energy * energy
+        logs["g_energy"] = energy.item()
     recon, _ = losses.best_of_k(per_sample.view(k, B))
     logs["g_recon"] = recon.item()
     return Forward(image, real, phases, frames[:B], recon, regular, logs)
