@@ -24,6 +24,7 @@ _LIMITS = {
     "max_input_pixels": (64_000_000, "STILL2MOTION_MAX_INPUT_PIXELS"),  # 8000 x 8000
     "max_output_pixels": (4_194_304, "STILL2MOTION_MAX_OUTPUT_PIXELS"),  # 2048 x 2048 per frame
     "max_frames": (240, "STILL2MOTION_MAX_FRAMES"),
+    "max_total_pixels": (100_000_000, "STILL2MOTION_MAX_TOTAL_PIXELS"),  # frames x width x height: 2048^2 x 23
     "max_output_bytes": (100_000_000, "STILL2MOTION_MAX_OUTPUT_BYTES"),  # per written file set; checked before the rename
     "max_fps": (120.0, "STILL2MOTION_MAX_FPS"),
     "max_strength": (10.0, "STILL2MOTION_MAX_STRENGTH"),
@@ -100,8 +101,9 @@ def check_request(num_frames, fps, strength, resample) -> tuple[int, float, floa
     return num_frames, fps, strength, resample
 
 
-def check_output_size(size, source: str | os.PathLike | None = None) -> tuple[int, int]:
-    """Returns ``size`` ``(width, height)`` as ints, or raises a one-line error if it is over ``max_output_pixels``.
+def check_output_size(size, source: str | os.PathLike | None = None, num_frames: int | None = None) -> tuple[int, int]:
+    """Returns ``size`` ``(width, height)`` as ints, or raises a one-line error if it is over ``max_output_pixels``
+    (or, given ``num_frames``, if the whole loop is over ``max_total_pixels``).
 
     ``source`` names the input when the output takes its size, so the message says which file is too large.
     """
@@ -114,5 +116,11 @@ def check_output_size(size, source: str | os.PathLike | None = None) -> tuple[in
         raise ValueError(
             f"{what} {w}x{h} = {w * h} pixels, more than the output limit of {max_pixels} "
             f"(${LIMIT_ENV['max_output_pixels']}); render it smaller"
+        )
+    max_total = int(limit("max_total_pixels"))
+    if num_frames is not None and num_frames * w * h > max_total:
+        raise ValueError(
+            f"{num_frames} frames of {w}x{h} = {num_frames * w * h} pixels, more than the limit of {max_total} "
+            f"(${LIMIT_ENV['max_total_pixels']}); ask for fewer frames or a smaller size"
         )
     return (w, h)

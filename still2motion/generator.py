@@ -115,11 +115,11 @@ class Generator(torch.nn.Module):
             seed = cfg.check_int("seed", seed, 0, 2**63 - 1)
         max_input = int(cfg.limit("max_input_pixels"))
         if size is not None:
-            size = cfg.check_output_size(size)
+            size = cfg.check_output_size(size, num_frames=num_frames)
         elif isinstance(image, Image.Image):  # the output takes the input's size: refuse it before decoding
-            cfg.check_output_size(image.size, source=getattr(image, "filename", None) or "the image")
+            cfg.check_output_size(image.size, getattr(image, "filename", None) or "the image", num_frames)
         elif isinstance(image, (str, os.PathLike)):
-            cfg.check_output_size(io.read_size(image, max_pixels=max_input), source=image)
+            cfg.check_output_size(io.read_size(image, max_pixels=max_input), image, num_frames)
         still = io.read_image(image, max_pixels=max_input).image
         out_size = size or still.size
         mode = "nearest" if resample == "nearest" or (resample == "auto" and io.is_pixel_art(still)) else "bilinear"

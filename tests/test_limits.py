@@ -109,3 +109,13 @@ def test_max_output_bytes_leaves_nothing_and_keeps_the_old_file(fmt, model_dir, 
         assert len(read_animation(out / "keep.png").frames) == 6
     else:
         assert sorted(p.name for p in out.iterdir()) == ["keep.json", "keep.png"]
+
+
+def test_max_total_pixels_counts_every_frame(model, still, monkeypatch):
+    monkeypatch.setenv("STILL2MOTION_MAX_TOTAL_PIXELS", str(24 * 32 * 5))
+    monkeypatch.setattr(io, "read_image", _never)  # refused before decoding
+    with pytest.raises(ValueError, match=r"6 frames of 24x32 = 4608 pixels, more than the limit of 3840.*TOTAL_PIXELS"):
+        model.animate(still, num_frames=6)
+    monkeypatch.undo()
+    monkeypatch.setenv("STILL2MOTION_MAX_TOTAL_PIXELS", str(24 * 32 * 5))
+    assert len(model.animate(still, num_frames=5).frames) == 5
