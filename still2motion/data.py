@@ -84,6 +84,7 @@ class LoopDataset(Dataset):
         self.resolution, self.num_targets, self.random_offsets = resolution, num_targets, random_offsets
         self.augment, self.seed, self.resample, self.epoch = augment, seed, resample, 0
         self.hflip_p, self.affine_p, self.scale_range, self.translate = hflip_p, affine_p, scale_range, translate
+        self.skipped: list[tuple[str, str]] = []  # (file or sequence, reason)
 
     # -- what subclasses provide
     def num_frames(self, index: int) -> int:
@@ -120,6 +121,17 @@ class LoopDataset(Dataset):
     def __getitem__(self, index: int) -> dict:
         if not 0 <= index < len(self):
             raise IndexError(f"index {index} out of range for {len(self)} items")
+        for attempt in range(len(self)):  # a sequence whose files broke since preparation is skipped, not fatal
+            i = (index + attempt) % len(self)
+            try:
+                return self._item(i)
+            except (OSError, ValueError, SyntaxError) as exc:
+                if not any(name == self.meta(i)[0] for name, _ in self.skipped):
+                    self.skipped.append((self.meta(i)[0], str(exc)))
+                    logger.warning("skipping sequence %s: %s", self.meta(i)[0], exc)
+        raise ValueError(f"every sequence failed to load; first: {self.skipped[0]}")
+
+    def _item(self, index: int) -> dict:
         rng = np.random.default_rng([self.seed, self.epoch, index])
         n = self.num_frames(index)
         k = int(rng.integers(n))

@@ -173,3 +173,17 @@ def test_non_finite_loss_names_the_step_and_the_checkpoint(value, tmp_path):
     check("generator", torch.tensor(1.0))
     with pytest.raises(FloatingPointError, match=rf"non-finite generator loss \({value}\) at step 7.*checkpoint-4"):
         check("generator", torch.tensor(value))
+
+
+
+def test_a_broken_frame_in_a_prepared_root_is_skipped_and_counted(tmp_path):
+    from _train_data import make_prepared_root
+
+    root = make_prepared_root(tmp_path / "root")
+    dataset = open_dataset(root, "train", resolution=32, augment=False)
+    seq = dataset.meta(0)[0]
+    for frame in (root / "train" / seq).glob("*.png"):
+        frame.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    items = [dataset[i] for i in range(len(dataset))]
+    assert [name for name, _ in dataset.skipped] == [seq]
+    assert all(item["seq"] != seq for item in items) and len(items) == len(dataset)
