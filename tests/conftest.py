@@ -52,6 +52,35 @@ def sway_model():
     return hand_set_model({(TX, 1, "b"): 0.1})
 
 
+@pytest.fixture(scope="module")
+def model():
+    """The sway model, shared by a module's tests (never the bundled weights)."""
+    return hand_set_model({(TX, 1, "b"): 0.1})
+
+
+@pytest.fixture(scope="module")
+def model_dir(model, tmp_path_factory):
+    """The sway model saved with ``save_pretrained``, for ``--model`` / ``STILL2MOTION_MODEL``."""
+    path = tmp_path_factory.mktemp("model") / "sway"
+    model.save_pretrained(path)
+    return path
+
+
+@pytest.fixture
+def fresh_accelerate(monkeypatch):
+    """Each train.main() builds its own Accelerator; accelerate keeps process-wide state, so reset it around a test."""
+    from accelerate.state import AcceleratorState, GradientState
+
+    from train import checkpointing
+
+    monkeypatch.delenv(checkpointing.FAULT_ENV, raising=False)
+    AcceleratorState._reset_state(True)
+    GradientState._reset_state()
+    yield
+    AcceleratorState._reset_state(True)
+    GradientState._reset_state()
+
+
 def sprite(width: int = 24, height: int = 32, seed: int = 0) -> Image.Image:
     """A few-colour sprite on a transparent background."""
     rng = np.random.default_rng(seed)

@@ -9,17 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import TX, hand_set_model, sprite
+from conftest import sprite
 from still2motion import cli, read_animation
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def model_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "sway"
-    hand_set_model({(TX, 1, "b"): 0.1}).save_pretrained(path)
-    return path
 
 
 @pytest.fixture

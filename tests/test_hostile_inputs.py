@@ -23,7 +23,7 @@ import pytest
 from PIL import Image
 
 from _io_builders import SIG, build_apng, chunk, solid
-from conftest import TX, hand_set_model, sprite
+from conftest import sprite
 from still2motion import cli, read_animation, read_image
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -145,18 +145,6 @@ def no_hang():
     yield
     signal.alarm(0)
     signal.signal(signal.SIGALRM, previous)
-
-
-@pytest.fixture(scope="module")
-def model():
-    return hand_set_model({(TX, 1, "b"): 0.1})
-
-
-@pytest.fixture(scope="module")
-def model_dir(model, tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "sway"
-    model.save_pretrained(path)
-    return path
 
 
 @pytest.fixture

@@ -6,21 +6,9 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from conftest import TX, hand_set_model, sprite
+from conftest import sprite
 from still2motion import cli, config, io, read_animation
 from still2motion import generator as generator_module
-
-
-@pytest.fixture(scope="module")
-def model():
-    return hand_set_model({(TX, 1, "b"): 0.1})
-
-
-@pytest.fixture(scope="module")
-def model_dir(model, tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "sway"
-    model.save_pretrained(path)
-    return path
 
 
 @pytest.fixture

@@ -24,15 +24,7 @@ from train.args import parse_args  # noqa: E402
 from train.motion_targets import save_targets  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def fresh_accelerate(monkeypatch):
-    """Each main() builds its own Accelerator; accelerate keeps process-wide state, so reset it around each test."""
-    monkeypatch.delenv(checkpointing.FAULT_ENV, raising=False)
-    AcceleratorState._reset_state(True)
-    GradientState._reset_state()
-    yield
-    AcceleratorState._reset_state(True)
-    GradientState._reset_state()
+pytestmark = pytest.mark.usefixtures("fresh_accelerate")
 
 
 @pytest.fixture(scope="module")

@@ -34,14 +34,7 @@ TINY = ["--resolution", "32", "--block_out_channels", "4,8,16", "--train_batch_s
 LIMIT = 2
 
 
-@pytest.fixture(autouse=True)
-def fresh_accelerate(monkeypatch):
-    monkeypatch.delenv(checkpointing.FAULT_ENV, raising=False)
-    AcceleratorState._reset_state(True)
-    GradientState._reset_state()
-    yield
-    AcceleratorState._reset_state(True)
-    GradientState._reset_state()
+pytestmark = pytest.mark.usefixtures("fresh_accelerate")
 
 
 @pytest.fixture(scope="module")
