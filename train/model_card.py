@@ -63,12 +63,17 @@ def metrics_table(metrics: dict | None) -> list[str]:
     return lines
 
 
-def render_card(*, generator_type: str, config: dict, metrics: dict | None, sources: list[dict], info: dict) -> str:
-    """The card's Markdown. ``info``: ``steps``, ``hardware``, ``wall_time_minutes``, ``data_dir``, ``command``."""
+def render_card(*, generator_type: str, config: dict, metrics: dict | None, sources: list[dict], info: dict,
+                license: str | None = None, extra_sections: list[str] | None = None) -> str:
+    """The card's Markdown. ``info``: ``steps``, ``hardware``, ``wall_time_minutes``, ``data_dir``, ``command``.
+
+    ``license`` (an SPDX-like Hub id) goes into the metadata; ``extra_sections`` are Markdown lines appended at the end.
+    """
     licenses = sorted({s["license"] for s in sources})
     front = [
         "---",
         "library_name: still2motion",
+        *([f"license: {license}"] if license else []),
         "pipeline_tag: image-to-video",
         "tags:",
         *[f"- {t}" for t in ("image-to-video", "animation", "sprites", "looping", generator_type)],
@@ -98,6 +103,7 @@ def render_card(*, generator_type: str, config: dict, metrics: dict | None, sour
     else:
         body.append("No data manifest was found (a user folder): the data's licences are those of its owner.")
     body += ["", "## Metrics", "", *metrics_table(metrics), ""]
+    body += extra_sections or []
     return "\n".join(front + [""] + body)
 
 
