@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=cfg.DEFAULT_SEED, help="which motion; -1 picks a random one")
     p.add_argument("--model", default=None, help=f"model folder or Hub id (default: ${cfg.MODEL_ENV}, else the bundled model)")
     p.add_argument("--format", choices=io.FORMATS, default=None, help="output format (default: from the output extension)")
-    p.add_argument("--resample", choices=cfg.RESAMPLE_MODES, default="auto", help="pixel sampling; auto = nearest for pixel art")
+    p.add_argument("--resample", choices=cfg.RESAMPLE_MODES, default="auto", help="pixel sampling; auto = nearest for small sprites (<= 128 px) and pixel art")
     p.add_argument("--quality", type=int, default=None, help="WebP only: lossy quality 0-100 (default: lossless)")
     return parser
 

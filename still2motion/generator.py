@@ -97,8 +97,8 @@ class Generator(torch.nn.Module):
             fps: frames per second (> 0); durations are whole milliseconds summing to ``round(1000 * num_frames / fps)``.
             strength: scales the motion; 0 gives the still image back.
             seed: chooses among the motions the model can make; ``None`` picks a random one.
-            resample: ``"nearest"`` (keeps pixel art crisp), ``"bilinear"`` or ``"auto"`` (nearest for small,
-                few-colour images).
+            resample: ``"nearest"`` (keeps pixel art crisp), ``"bilinear"`` or ``"auto"`` (nearest for small
+                images, longer side <= 128, and for pixel art; see ``io.auto_resample``).
             size: ``(width, height)`` to render at; ``None`` keeps the input's size (then frame 0 is the input,
                 byte for byte). Another aspect ratio than the input's stretches it.
 
@@ -122,7 +122,7 @@ class Generator(torch.nn.Module):
             cfg.check_output_size(io.read_size(image, max_pixels=max_input), image, num_frames)
         still = io.read_image(image, max_pixels=max_input).image
         out_size = size or still.size
-        mode = "nearest" if resample == "nearest" or (resample == "auto" and io.is_pixel_art(still)) else "bilinear"
+        mode = io.auto_resample(still) if resample == "auto" else resample
         canvas, box = io.letterbox(still, self.resolution)  # the data loader's rule: training and inference agree
         device = next(self.parameters()).device
         frames = self.render_frames(

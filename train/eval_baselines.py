@@ -68,11 +68,11 @@ class RandomMotion:
     def __call__(self, image: Image.Image, num_frames: int, seq: str) -> list[np.ndarray]:
         """Renders the borrowed motion at the input's own size, as ``Still2Motion.animate`` renders its own.
 
-        Pixel art (``io.is_pixel_art``) is sampled ``nearest`` with hard layers, so it stays crisp; frame 0 is the
+        Small images and pixel art (``io.auto_resample``) are sampled ``nearest`` with hard layers, so it stays crisp; frame 0 is the
         input verbatim.
         """
         motion = self.targets.motion([self.targets.index[self.pick(seq)]])  # batch of 1
-        mode = "nearest" if io.is_pixel_art(image) else "bilinear"
+        mode = io.auto_resample(image)
         box = io.letterbox_box(image.width, image.height, self.resolution)
         frames = []
         for chunk in render_loop(

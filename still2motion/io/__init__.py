@@ -12,7 +12,7 @@ from .line import LINE_LIMITS, LineLimits, encode_line, line_loops, line_size, r
 from .modes import to_rgba
 from .read import DEFAULT_MAX_FRAMES, DEFAULT_MAX_PIXELS, read_animation, read_image, read_size
 from .spritesheet import spritesheet_layout, write_spritesheet
-from .tensor import from_tensor, is_pixel_art, to_tensor
+from .tensor import auto_resample, from_tensor, is_pixel_art, to_tensor
 from .types import AnimationData, ReadResult
 from .webp import write_webp
 
@@ -20,7 +20,7 @@ __all__ = [
     "Animation", "AnimationData", "Box", "DEFAULT_MAX_FRAMES", "DEFAULT_MAX_PIXELS", "EXTENSIONS", "FORMATS",
     "GIF_ALPHA_THRESHOLD", "GIF_MAX_FPS", "LINE_LIMITS", "LineLimits", "ReadResult", "atomic_output",
     "check_output_path", "durations_for", "encode_apng", "encode_line", "format_from_path", "from_tensor",
-    "gif_delays", "is_pixel_art", "letterbox", "letterbox_box", "letterbox_resample", "line_loops", "line_size", "read_animation",
+    "auto_resample", "gif_delays", "is_pixel_art", "letterbox", "letterbox_box", "letterbox_resample", "line_loops", "line_size", "read_animation",
     "read_image", "read_size", "render_size", "resize_rgba", "spritesheet_layout", "to_rgba", "to_tensor", "write_apng",
     "write_gif", "write_line", "write_spritesheet", "write_webp",
 ]

