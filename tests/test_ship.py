@@ -1,0 +1,27 @@
+"""train/ship.py: the shipped card's numbers are the metrics file's, and the shipped folder loads."""
+
+import json
+
+from conftest import random_model
+from still2motion import load_model
+from train import ship
+
+
+def test_ship_copies_weights_and_card_numbers_come_from_metrics(tmp_path):
+    run = tmp_path / "run"
+    random_model(seed=4).save_pretrained(run)
+    metrics = {"split": "test", "n": 3, "rows": {"run": {"overall": {"phase_l1": {"mean": 0.0123456, "median": 0.011}}}}}
+    (tmp_path / "m.json").write_text(json.dumps(metrics))
+    val = {"split": "val", "n": 2, "rows": {"run": {"overall": {"alive": {"mean": 0.75, "median": 1.0}}}}}
+    (tmp_path / "v.json").write_text(json.dumps(val))
+    (tmp_path / "data").mkdir()
+    line = {"seq": "a#b", "split": "train", "source": "debian:x=1", "license": "GPL-2.0-or-later"}
+    (tmp_path / "data" / "manifest.jsonl").write_text(json.dumps(line) + "\n")
+    dest = tmp_path / "shipped"
+    code = ship.main(["--run_dir", str(run), "--data_dir", str(tmp_path / "data"), "--metrics", str(tmp_path / "m.json"),
+                      "--extra", f"Validation={tmp_path / 'v.json'}", "--dest", str(dest)])
+    assert code == 0
+    card = (dest / "README.md").read_text()
+    assert "| run | phase_l1 | 0.0123456 | 0.011 |" in card and "| run | alive | 0.75 | 1 |" in card
+    assert "license: gpl-3.0" in card and "GPL-2.0-or-later" in card
+    assert load_model(dest).state_dict().keys() == load_model(run).state_dict().keys()

@@ -1,0 +1,89 @@
+"""Ship a trained generator as the bundled default model, with a card whose numbers come from metrics files.
+
+Copies ``config.json`` + ``model.safetensors`` of a training run into ``still2motion/default_model/`` and writes its
+README.md (model card): test metrics from ``train/evaluate.py``'s ``metrics.json``, plus any further evaluations
+(val, leave-one-source-out) as extra tables, the training data's sources and licences, and the run's steps, hardware
+and wall time read from its last checkpoint and log. Nothing in the card is typed by hand.
+
+    python train/ship.py --run_dir runs/main --data_dir ~/.cache/still2motion/data \\
+        --metrics eval/test/metrics.json --extra "Validation split"=eval/val/metrics.json --license gpl-3.0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: import `train` from the repo root (train/train.py would shadow it)
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from still2motion import DEFAULT_MODEL, load_model  # noqa: E402
+from train import model_card  # noqa: E402
+from train.checkpointing import read_state  # noqa: E402
+
+LICENSE_NOTE = (
+    "The weights were trained on GPL-2.0-or-later (Widelands, Wesnoth), GPL-3.0-or-later (SuperTux) and "
+    "CC-BY-SA-3.0-or-later (Flare) art, so they are released under **GPL-3.0-or-later** (the code of still2motion is "
+    "Apache-2.0). Not legal advice: check the terms before redistributing."
+)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--run_dir", required=True, help="train.py --output_dir (config.json + model.safetensors)")
+    p.add_argument("--data_dir", required=True, help="the prepared ROOT it was trained on (for sources and licences)")
+    p.add_argument("--metrics", required=True, help="metrics.json of the test evaluation")
+    p.add_argument("--extra", action="append", default=[], metavar="TITLE=metrics.json", help="further tables")
+    p.add_argument("--notes", action="append", default=[], help="Markdown lines to add under 'Notes'")
+    p.add_argument("--license", default="gpl-3.0")
+    p.add_argument("--dest", default=DEFAULT_MODEL)
+    return p.parse_args(argv)
+
+
+def run_info(run_dir: Path) -> dict:
+    """Steps from the newest checkpoint; hardware, wall time and command from the run's own card."""
+    checkpoints = sorted(run_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    info = {"steps": read_state(checkpoints[-1])["global_step"] if checkpoints else None}
+    card = (run_dir / "README.md").read_text() if (run_dir / "README.md").is_file() else ""
+    for line in card.splitlines():
+        for key, prefix in (("hardware", "- hardware: "), ("wall", "- wall time: "), ("command", "- command: ")):
+            if line.startswith(prefix):
+                info[key] = line[len(prefix):].strip("`")
+    info["wall_time_minutes"] = float(info.pop("wall", "0 min").split()[0])
+    return info
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    run_dir, dest = Path(args.run_dir).expanduser(), Path(args.dest)
+    model = load_model(run_dir)  # refuses anything that would not load for users
+    metrics = model_card.read_metrics(Path(args.metrics).expanduser())
+    if metrics is None:
+        print(f"error: no metrics file {args.metrics}", file=sys.stderr)
+        return 1
+    extra = []
+    for item in args.extra:
+        title, _, path = item.partition("=")
+        extra += [f"### {title}", "", *model_card.metrics_table(model_card.read_metrics(Path(path).expanduser())), ""]
+    notes = ["## Licence", "", LICENSE_NOTE, ""]
+    if args.notes:
+        notes += ["## Notes", "", *args.notes, ""]
+    info = {**run_info(run_dir), "data_dir": str(args.data_dir)}
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "model.safetensors"):
+        shutil.copyfile(run_dir / name, dest / name)
+    card = model_card.render_card(
+        generator_type=json.loads((run_dir / "config.json").read_text()).get("generator_type", "still2motion"),
+        config=dict(model._hub_mixin_config), metrics=metrics, sources=model_card.data_sources(Path(args.data_dir).expanduser()),
+        info=info, license=args.license, extra_sections=["## More evaluations", "", *extra, *notes] if extra else notes,
+    )
+    (dest / "README.md").write_text(card)
+    print(f"shipped {run_dir} to {dest} ({info['steps']} steps)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
