@@ -114,7 +114,9 @@ class Pix2PixGenerator(
         """Frames at the nearest painted phase: ``phases (B, S)`` -> ``(B, S, 4, R, R)``."""
         return _pick(self(image, noise), nearest_phase_index(phases, self.num_phases))
 
-    def render_frames(self, canvas, image, box, *, num_frames, strength, noise, mode, out_size, has_alpha) -> Iterator[np.ndarray]:
+    def render_frames(
+        self, canvas, image, box, *, num_frames, strength, noise, mode, out_size, has_alpha, hard_layers=False
+    ) -> Iterator[np.ndarray]:
         painted = self(canvas, noise)[0]  # (T, 4, R, R)
         painted = canvas + strength * (painted - canvas)  # strength 0 gives the still image back
         left, top, bw, bh = box
@@ -204,7 +206,9 @@ class STNGenerator(
         delta = _pick(self(image, noise), nearest_phase_index(phases, self.num_phases))  # (B, S, 2, 3)
         return self.warp(image, delta, (0, 0, self.resolution, self.resolution))
 
-    def render_frames(self, canvas, image, box, *, num_frames, strength, noise, mode, out_size, has_alpha) -> Iterator[np.ndarray]:
+    def render_frames(
+        self, canvas, image, box, *, num_frames, strength, noise, mode, out_size, has_alpha, hard_layers=False
+    ) -> Iterator[np.ndarray]:
         delta = self(canvas, noise) * strength  # (1, T, 2, 3)
         index = nearest_phase_index(frame_phases(num_frames), self.num_phases)
         for t in index.tolist():

@@ -63,11 +63,12 @@ class Generator(torch.nn.Module):
         mode: str,
         out_size: tuple[int, int],
         has_alpha: bool,
+        hard_layers: bool = False,
     ) -> Iterator[np.ndarray]:
         """Yields ``num_frames`` straight-RGBA uint8 frames ``(H_out, W_out, 4)``; implemented by subclasses.
 
         ``canvas`` is the letterboxed input ``(1, 4, R, R)``, ``image`` the full-resolution input ``(1, 4, H, W)``,
-        both premultiplied; ``box`` places ``image`` in the canvas.
+        both premultiplied; ``box`` places ``image`` in the canvas; ``hard_layers`` asks for an exact palette.
         """
         raise NotImplementedError
 
@@ -135,6 +136,8 @@ class Generator(torch.nn.Module):
             mode=mode,
             out_size=out_size,
             has_alpha=still.getextrema()[3][0] < 255,
+            # pixel art keeps its exact palette (hard layers); other small images get soft, gap-free layer seams
+            hard_layers=mode == "nearest" and (resample == "nearest" or io.is_pixel_art(still)),
         )
         images = [Image.fromarray(f, "RGBA") for f in frames]
         if out_size == still.size:

@@ -138,10 +138,12 @@ class Still2Motion(
         layers = layer_images(image, motion.masks, box, self.resolution, self.align_corners)
         return render(layers, motion, phases, box=box, canvas_size=self.resolution, align_corners=self.align_corners)
 
-    def render_frames(self, canvas, image, box, *, num_frames, strength, noise, mode, out_size, has_alpha) -> Iterator[np.ndarray]:
+    def render_frames(
+        self, canvas, image, box, *, num_frames, strength, noise, mode, out_size, has_alpha, hard_layers=False
+    ) -> Iterator[np.ndarray]:
         motion = self(canvas, noise, canvas.new_tensor([float(has_alpha)])).scaled(strength)
         for frames in render_loop(
             image, motion, num_frames, box=box, canvas_size=self.resolution, out_size=out_size, mode=mode,
-            align_corners=self.align_corners,
+            align_corners=self.align_corners, hard_layers=hard_layers,
         ):
             yield from io.from_tensor(frames)  # (t, H, W, 4) uint8

@@ -192,13 +192,14 @@ def render_loop(
     out_size: tuple[int, int],
     mode: str = "bilinear",
     align_corners: bool = False,
+    hard_layers: bool = False,
 ) -> Iterator[torch.Tensor]:
     """The frames of one loop of a full-resolution image ``(1, 4, H, W)``, a few at a time: ``(t, 4, h, w)`` chunks.
 
-    With ``mode="nearest"`` the layers are made hard (each pixel in one layer), so every output pixel is one input
-    pixel and a palette stays exact.
+    With ``hard_layers`` (and ``mode="nearest"``) each pixel belongs to one layer, so every output pixel is one input
+    pixel and a palette stays exact; soft layers instead blend where layers part, which leaves no gaps.
     """
-    if mode == "nearest":
+    if hard_layers:
         K = motion.masks.shape[1]
         hard = F.one_hot(motion.masks.argmax(dim=1), K).permute(0, 3, 1, 2).to(motion.masks.dtype)
         motion = Motion(hard, motion.affine, motion.flow)

@@ -77,7 +77,7 @@ class RandomMotion:
         frames = []
         for chunk in render_loop(
             io.to_tensor(image)[None], motion, num_frames, box=box, canvas_size=self.resolution, out_size=image.size,
-            mode=mode, align_corners=self.align_corners,
+            mode=mode, align_corners=self.align_corners, hard_layers=mode == "nearest" and io.is_pixel_art(image),
         ):
             frames.extend(io.from_tensor(chunk))
         frames[0] = np.asarray(image).copy()  # frame 0 is the input, as animate() guarantees
