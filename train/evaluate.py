@@ -36,7 +36,9 @@ Outputs, in ``OUT``:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -52,6 +54,7 @@ from PIL import Image  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from still2motion import DEFAULT_MODEL, io, load_model  # noqa: E402
+from still2motion.config import LIMIT_ENV  # noqa: E402
 from train.eval_baselines import BASELINES, RandomMotion, static_frames  # noqa: E402
 from train.eval_report import build_report, contact_sheet, slug, write_report  # noqa: E402
 from train.metrics import score_clip, score_real  # noqa: E402
@@ -196,7 +199,25 @@ def evaluate(
     return results, real_items
 
 
+@contextlib.contextmanager
+def lifted_frame_limits():
+    """Real loops are evaluated at their own length (SuperTux has one of 241 frames): the per-request frame limits
+    guard the CLI and the app against hostile requests, not this offline script, so they are lifted unless set."""
+    names = [LIMIT_ENV[n] for n in ("max_frames", "max_total_pixels") if LIMIT_ENV[n] not in os.environ]
+    os.environ.update({name: str(10**9) for name in names})
+    try:
+        yield
+    finally:
+        for name in names:
+            os.environ.pop(name, None)
+
+
 def main(argv: list[str] | None = None) -> int:
+    with lifted_frame_limits():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
