@@ -76,13 +76,14 @@ def phase_alignment(generated: torch.Tensor, real: torch.Tensor) -> tuple[float,
     """
     _check_pair(generated, real)
     T = generated.shape[0]
-    g, r = generated.double(), real.double()
+    # pairwise frame distances once, D[i, j] = mean |g_i - r_j|; each candidate sums one wrapped diagonal of D
+    D = torch.cdist(generated.flatten(1).double()[None], real.flatten(1).double()[None], p=1)[0] / generated[0].numel()
     t = torch.arange(T)
     best = (math.inf, 0, False)
     for reverse in (False, True):
         for shift in range(T):
             order = (shift - t) % T if reverse else (shift + t) % T
-            value = float((g[order] - r).abs().mean())
+            value = float(D[order, t].mean())
             if value < best[0]:
                 best = (value, shift, reverse)
     return best
