@@ -99,13 +99,7 @@ class Pix2PixGenerator(
 
     def forward(self, image: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
         """All painted frames: ``(B, 4, R, R)`` premultiplied -> ``(B, T, 4, R, R)`` premultiplied."""
-        B, C, H, W = image.shape
-        if C != 4 or H != self.resolution or W != self.resolution:
-            raise ValueError(f"image must be (B, 4, {self.resolution}, {self.resolution}), got {tuple(image.shape)}")
-        if noise is None:
-            noise = image.new_zeros(B, self.noise_dim)
-        flag = image.new_ones(B, 1, H, W)
-        _, levels = self.unet(torch.cat((image * 2 - 1, flag), dim=1), noise)
+        _, levels, _ = self.encode(image, noise)
         straight = torch.sigmoid(self.head(levels[-1])).unflatten(1, (self.num_phases, 4))  # (B, T, 4, R, R)
         rgb, alpha = straight.split((3, 1), dim=2)
         return torch.cat((rgb * alpha, alpha), dim=2)
@@ -178,15 +172,9 @@ class STNGenerator(
 
     def forward(self, image: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
         """``theta - I`` per painted phase, in canvas coordinates: ``(B, 4, R, R)`` -> ``(B, T, 2, 3)``."""
-        B, C, H, W = image.shape
-        if C != 4 or H != self.resolution or W != self.resolution:
-            raise ValueError(f"image must be (B, 4, {self.resolution}, {self.resolution}), got {tuple(image.shape)}")
-        if noise is None:
-            noise = image.new_zeros(B, self.noise_dim)
-        flag = image.new_ones(B, 1, H, W)
-        bottleneck, _ = self.unet(torch.cat((image * 2 - 1, flag), dim=1), noise)
+        bottleneck, _, noise = self.encode(image, noise)
         pooled = torch.cat((bottleneck.mean(dim=(2, 3)), noise), dim=1)
-        return self.theta_head(pooled).view(B, self.num_phases, 2, 3)
+        return self.theta_head(pooled).view(image.shape[0], self.num_phases, 2, 3)
 
     def warp(self, image: torch.Tensor, delta: torch.Tensor, box, *, out_size=None, mode: str = "bilinear") -> torch.Tensor:
         """Warps ``image (B, 4, H, W)`` placed at ``box`` with ``theta = I + delta (B, S, 2, 3)``: ``(B, S, 4, h, w)``."""

@@ -51,6 +51,25 @@ class Generator(torch.nn.Module):
         load_weights(model, pretrained_model_name_or_path, map_location=map_location, **hub_kwargs)
         return model.eval()
 
+    def encode(
+        self, image: torch.Tensor, noise: torch.Tensor | None = None, has_alpha: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, list[torch.Tensor], torch.Tensor]:
+        """Checks a letterboxed batch ``(B, 4, R, R)`` and runs the subclass's ``self.unet`` on it.
+
+        ``noise`` ``(B, noise_dim)`` defaults to zeros and ``has_alpha`` ``(B,)`` to ones (the flag channel).
+        Returns the U-Net's bottleneck and decoder levels, and the noise used.
+        """
+        B, C, H, W = image.shape
+        if C != 4 or H != self.resolution or W != self.resolution:
+            raise ValueError(f"image must be (B, 4, {self.resolution}, {self.resolution}), got {tuple(image.shape)}")
+        if noise is None:
+            noise = image.new_zeros(B, self.noise_dim)
+        if has_alpha is None:
+            has_alpha = image.new_ones(B)
+        flag = has_alpha.to(image.dtype).view(B, 1, 1, 1).expand(B, 1, H, W)
+        bottleneck, levels = self.unet(torch.cat((image * 2 - 1, flag), dim=1), noise)
+        return bottleneck, levels, noise
+
     def render_frames(
         self,
         canvas: torch.Tensor,

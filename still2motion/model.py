@@ -101,16 +101,8 @@ class Still2Motion(
         Returns:
             ``Motion`` with masks ``(B, K, R, R)``, affine ``(B, K, 6, M, 2)``, flow ``(B, K, 2, M, 2, Hf, Wf)``.
         """
-        B, C, H, W = image.shape
-        if C != 4 or H != self.resolution or W != self.resolution:
-            raise ValueError(f"image must be (B, 4, {self.resolution}, {self.resolution}), got {tuple(image.shape)}")
-        if noise is None:
-            noise = image.new_zeros(B, self.noise_dim)
-        if has_alpha is None:
-            has_alpha = image.new_ones(B)
-        flag = has_alpha.to(image.dtype).view(B, 1, 1, 1).expand(B, 1, H, W)
-        bottleneck, levels = self.unet(torch.cat((image * 2 - 1, flag), dim=1), noise)
-        K, M = self.num_layers, self.num_harmonics
+        bottleneck, levels, noise = self.encode(image, noise, has_alpha)
+        B, K, M = image.shape[0], self.num_layers, self.num_harmonics
         pooled = torch.cat((bottleneck.mean(dim=(2, 3)), noise), dim=1)
         affine = self.affine_head(pooled).view(B, K, 6, M, 2)
         flow_features = levels[self.flow_level] if self.flow_level >= 0 else bottleneck

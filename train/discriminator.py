@@ -22,7 +22,21 @@ class Judgement:
     features: list[torch.Tensor]
 
 
-class NLayerDiscriminator(nn.Module):
+class _LayerStack(nn.Module):
+    """``self.layers`` then ``self.out``; every layer's output is kept for feature matching."""
+
+    layers: nn.ModuleList
+    out: nn.Module
+
+    def forward(self, x: torch.Tensor) -> Judgement:
+        features = []
+        for layer in self.layers:
+            x = layer(x)
+            features.append(x)
+        return Judgement(self.out(x), features)
+
+
+class NLayerDiscriminator(_LayerStack):
     """The pix2pix PatchGAN: stride-2 4x4 convs, width capped at ``8 * ndf``, ending in a 1-channel patch map.
 
     Args:
@@ -42,15 +56,9 @@ class NLayerDiscriminator(nn.Module):
         self.layers = nn.ModuleList(layers)
         self.out = spectral_norm(nn.Conv2d(nf, 1, 4, stride=1, padding=1))
 
-    def forward(self, x: torch.Tensor) -> Judgement:
-        features = []
-        for layer in self.layers:
-            x = layer(x)
-            features.append(x)
-        return Judgement(self.out(x), features)
 
 
-class TemporalDiscriminator(nn.Module):
+class TemporalDiscriminator(_LayerStack):
     """3D convolutions over the input and ``S`` frames in phase order, with the phases as cos/sin planes.
 
     Input ``(B, 4 + 4 + 2, S, R, R)``: the input frame repeated along time, the frame, ``cos``/``sin`` of its phase.
@@ -69,12 +77,6 @@ class TemporalDiscriminator(nn.Module):
         self.layers = nn.ModuleList(layers)
         self.out = spectral_norm(nn.Conv3d(nf, 1, 3, padding=1))
 
-    def forward(self, x: torch.Tensor) -> Judgement:
-        features = []
-        for layer in self.layers:
-            x = layer(x)
-            features.append(x)
-        return Judgement(self.out(x), features)
 
 
 def pair_input(image: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
