@@ -80,7 +80,8 @@ def aggregate(items: list[dict], metrics: Sequence[str]) -> dict:
 
 
 def build_report(
-    rows: dict[str, dict], real_items: list[dict], *, models: list[str], split: str, data_dir: str, seed: int
+    rows: dict[str, dict], real_items: list[dict], *, models: list[str], split: str, data_dir: str, seed: int,
+    strength: float = 1.0,
 ) -> dict:
     """The whole ``metrics.json`` dict (see ``evaluate.py``'s docstring for the schema), JSON-safe.
 
@@ -97,6 +98,7 @@ def build_report(
         "split": split,
         "data_dir": data_dir,
         "seed": seed,
+        "strength": strength,
         "n": len(real_items),
         "rows": out_rows,
         "real": real,
@@ -135,7 +137,9 @@ def to_markdown(report: dict) -> str:
     lines = [
         f"# Evaluation on split `{report['split']}` of `{report['data_dir']}`",
         "",
-        f"{report['n']} sequences, seed {report['seed']}. L1, PSNR, phase-aligned L1, alpha IoU and s/seq are means; "
+        f"{report['n']} sequences, seed {report['seed']}"
+        + (f", models at strength {report['strength']:g}" if report.get("strength", 1.0) != 1.0 else "")
+        + ". L1, PSNR, phase-aligned L1, alpha IoU and s/seq are means; "
         "ratios are medians. Motion energy of the real loops: median "
         + _fmt(report["real"]["overall"]["motion_energy"]["median"], "{:.4f}")
         + ".",

@@ -2,7 +2,7 @@
 
     python train/evaluate.py --model M [--model M2 ...] --data_dir ROOT --split {val,test} --output_dir OUT \\
         [--baseline static] [--baseline random-motion --motions FILE] [--max_sequences N] [--seed 0] \\
-        [--contact_sheets 16]
+        [--contact_sheets 16] [--strength 1.0]
 
 For every sequence of the split (a prepared ROOT, DATA.md §6, or a plain folder of GIF / APNG / WebP files) the first
 frame is animated with ``num_frames = N``, the real loop's own length, at the sequence's native size and fps
@@ -14,7 +14,8 @@ Outputs, in ``OUT``:
 
 - ``metrics.json``::
 
-    {"model": [the --model values], "split": "val", "data_dir": ROOT, "seed": 0, "n": sequences scored,
+    {"model": [the --model values], "split": "val", "data_dir": ROOT, "seed": 0, "strength": 1.0,
+     "n": sequences scored,
      "rows": {row name: {                      # one per --model (named by its folder) and per --baseline
          "kind": "model" | "baseline", "model": the --model value or null, "n": sequences,
          "overall":    {metric: {"mean": float, "median": float}},
@@ -98,6 +99,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="noise seed of every animate() call, and the random-motion draws")
     p.add_argument("--contact_sheets", type=int, default=16, help="sequences drawn per row (0: none)")
     p.add_argument("--device", default="cpu", help="device the models run on")
+    p.add_argument("--strength", type=float, default=1.0,
+                   help="motion strength of every --model row (animate's strength; 1 = as trained)")
     return p.parse_args(argv)
 
 
@@ -124,7 +127,7 @@ def build_rows(args: argparse.Namespace, train_seqs: Callable[[], list[str]]) ->
             name = f"{base}-{k}"
 
         def animate(image, num_frames, fps, seq, model=model):
-            anim = model.animate(image, num_frames=num_frames, fps=fps, seed=args.seed)
+            anim = model.animate(image, num_frames=num_frames, fps=fps, seed=args.seed, strength=args.strength)
             return [np.asarray(f.convert("RGBA")) for f in anim.frames]
 
         rows[name] = Row("model", value, animate)
@@ -241,7 +244,8 @@ def _main(argv: list[str] | None) -> int:
         print(f"evaluate.py: error: {exc}", file=sys.stderr)
         return 1
     report = build_report(
-        results, real_items, models=list(args.model), split=args.split, data_dir=str(args.data_dir), seed=args.seed
+        results, real_items, models=list(args.model), split=args.split, data_dir=str(args.data_dir), seed=args.seed,
+        strength=args.strength,
     )
     json_path, md_path = write_report(report, args.output_dir)
     print(md_path.read_text())
