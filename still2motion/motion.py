@@ -44,6 +44,11 @@ class Motion:
             return Motion(self.masks, self.affine * s.view(-1, 1, 1, 1, 1), self.flow * s.view(-1, 1, 1, 1, 1, 1, 1))
         return Motion(self.masks, self.affine * s, self.flow * s)
 
+    def reversed_time(self) -> Motion:
+        """The loop played backwards, ``q(phi) = p(-phi)``: every sine coefficient ``b_m`` changes sign."""
+        sign = self.affine.new_tensor([1.0, -1.0])
+        return Motion(self.masks, self.affine * sign, self.flow * sign.view(2, 1, 1))
+
     def detach(self) -> Motion:
         return Motion(self.masks.detach(), self.affine.detach(), self.flow.detach())
 

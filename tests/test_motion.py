@@ -161,6 +161,19 @@ def test_shift_phase_reanchors_trajectory():
         torch.testing.assert_close(motion.flow_at(shifted.flow[i : i + 1], psi), flow, atol=1e-5, rtol=0)
 
 
+def test_reversed_time_renders_the_loop_backwards():
+    torch.manual_seed(0)
+    img = torch.rand(1, 4, 16, 16)
+    mo = Motion(torch.softmax(torch.randn(1, 2, 8, 8), 1), 0.05 * torch.randn(1, 2, 6, 3, 2), 0.05 * torch.randn(1, 2, 2, 3, 2, 4, 4))
+    phases = motion.frame_phases(6)
+    forwards = _render(img, mo, phases, (0, 0, 16, 16), 16)
+    backwards = _render(img, mo.reversed_time(), phases, (0, 0, 16, 16), 16)
+    assert (forwards[:, 1] - forwards[:, 5]).abs().max() > 1e-2  # the loop is not symmetric in time by accident
+    torch.testing.assert_close(backwards[:, 1:], forwards[:, 1:].flip(1), atol=1e-5, rtol=0)  # frame t <-> frame T-t
+    torch.testing.assert_close(backwards[:, 0], forwards[:, 0])
+    assert torch.equal(mo.reversed_time().reversed_time().flow, mo.flow)
+
+
 @pytest.mark.parametrize("augment", [(1.0, 1.0, 0.0, 0.0), (0.0, 1.1, 0.05, -0.04), (1.0, 0.92, -0.03, 0.05)])
 def test_augment_motion_matches_augmented_frames(augment):
     """Rendering the transformed motion on the augmented input == augmenting the rendered frames."""

@@ -141,7 +141,7 @@ def test_user_folder_with_motion_targets_and_no_discriminator(tmp_path):
                     0.01 * torch.randn(4, K, 2, M, 2, Hf, Hf, generator=gen))
     save_targets(tmp_path / "targets.safetensors", seqs, motion, {"resolution": 32})
     result = run(folder, tmp_path / "out", "--max_train_steps", 2, "--motion_targets", tmp_path / "targets.safetensors",
-                 "--best_of_k", 3, "--lambda_gan", 0, "--lambda_temporal", 0)
+                 "--best_of_k", 3, "--reversal_invariant", "--lambda_gan", 0, "--lambda_temporal", 0)
     assert result["global_step"] == 2
     assert isinstance(load_model(tmp_path / "out"), Still2Motion)
 

@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     lo.add_argument("--motion_targets", default=None, help="fitted motions (train/fit_motion.py) to regress onto")
     lo.add_argument("--lambda_motion", type=float, default=1.0, help="coefficient regression (needs --motion_targets)")
     lo.add_argument("--best_of_k", type=int, default=1, help="noise draws per clip; the best one is trained")
+    lo.add_argument("--reversal_invariant", action="store_true",
+                    help="still2motion only: score each prediction forwards and played backwards and train the better "
+                         "(a loop's direction is as ambiguous from one still as its phase; evaluation forgives both)")
 
     c = p.add_argument_group("checkpoints, logging, Hub")
     c.add_argument("--checkpointing_steps", type=int, default=500)
@@ -101,6 +104,8 @@ def check_args(args: argparse.Namespace) -> None:
         for name in ("num_layers", "num_harmonics", "motion_targets"):
             if getattr(args, name) is not None:
                 raise ValueError(f"--{name} only applies to --generator still2motion, not {args.generator}")
+        if args.reversal_invariant:
+            raise ValueError(f"--reversal_invariant only applies to --generator still2motion, not {args.generator}")
     if args.push_to_hub and not args.hub_model_id:
         raise ValueError("--push_to_hub needs --hub_model_id")
     if args.report_to not in ("tensorboard", "none"):

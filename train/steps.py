@@ -33,13 +33,18 @@ class TrainingGenerator(nn.Module):
         super().__init__()
         self.generator = generator
 
-    def forward(self, image: torch.Tensor, phases: torch.Tensor, noise: torch.Tensor):
-        """``(N, 4, R, R)``, ``(N, S)``, ``(N, noise_dim)`` -> frames ``(N, S, 4, R, R)`` and ``Motion`` or ``None``."""
+    def forward(self, image: torch.Tensor, phases: torch.Tensor, noise: torch.Tensor, reverse: bool = False):
+        """``(N, 4, R, R)``, ``(N, S)``, ``(N, noise_dim)`` -> frames ``(N, S, 4, R, R)``, ``Motion`` or ``None``, and
+        with ``reverse`` (``Still2Motion`` only) the same motion played backwards at ``phases`` (else ``None``)."""
         g = self.generator
         if isinstance(g, Still2Motion):
             motion = g(image, noise)
-            return g.forward_frames(image, phases, noise, motion=motion), motion
-        return g.forward_frames(image, phases, noise), None
+            frames = g.forward_frames(image, phases, noise, motion=motion)
+            backwards = g.forward_frames(image, phases, noise, motion=motion.reversed_time()) if reverse else None
+            return frames, motion, backwards
+        if reverse:
+            raise ValueError("reverse=True needs a Still2Motion generator")
+        return g.forward_frames(image, phases, noise), None, None
 
 
 @dataclass
@@ -79,8 +84,11 @@ def generator_forward(run: Run, batch: dict) -> Forward:
     image, real, phases = batch["input"], batch["targets"], batch["phases"]
     B, k = image.shape[0], args.best_of_k
     noise = torch.randn(k * B, run.noise_dim, device=image.device)
-    frames, motion = run.generator(image.repeat(k, 1, 1, 1), phases.repeat(k, 1), noise)  # (k*B, S, 4, R, R)
-    per_sample = args.lambda_l1 * losses.l1_multiscale(frames, real.repeat(k, 1, 1, 1, 1))  # (k*B,)
+    reverse = getattr(args, "reversal_invariant", False)
+    frames, motion, backwards = run.generator(image.repeat(k, 1, 1, 1), phases.repeat(k, 1), noise, reverse)
+    real_k = real.repeat(k, 1, 1, 1, 1)
+    per_sample = args.lambda_l1 * losses.l1_multiscale(frames, real_k)  # (k*B,)
+    per_backwards = args.lambda_l1 * losses.l1_multiscale(backwards, real_k) if backwards is not None else None
     logs = {}
     regular = frames.new_zeros((), dtype=torch.float32)
     if motion is not None:
@@ -88,14 +96,21 @@ def generator_forward(run: Run, batch: dict) -> Forward:
             wanted, known = target_motion(run, batch, image.device)
             regression = losses.coefficient_regression(motion, wanted, run.target_scales, known)
             per_sample = per_sample + args.lambda_motion * regression
+            if per_backwards is not None:  # played backwards, the prediction matches the target played backwards
+                per_backwards = per_backwards + args.lambda_motion * losses.coefficient_regression(
+                    motion, wanted.reversed_time(), run.target_scales, known
+                )
             logs["g_motion"] = regression.detach().mean().item()
         smooth = losses.flow_smoothness(motion.flow)
         entropy = losses.mask_entropy(motion.masks)
         alpha = losses.mask_alpha_prior(motion.masks, image.repeat(k, 1, 1, 1))
         regular = args.lambda_flow_smooth * smooth + args.lambda_mask_entropy * entropy + args.lambda_mask_alpha * alpha
         logs.update(g_flow_smooth=smooth.item(), g_mask_entropy=entropy.item(), g_mask_alpha=alpha.item())
+    if per_backwards is not None:  # a loop has no preferred direction: score whichever way the motion fits best
+        logs["g_backwards_frac"] = (per_backwards < per_sample).float().mean().item()
+        per_sample = torch.minimum(per_sample, per_backwards)
     if args.lambda_energy:  # every noise draw, not just the best, should move as much as the real loop
-        energy = losses.energy_mismatch(frames, real.repeat(k, 1, 1, 1, 1), image.repeat(k, 1, 1, 1))
+        energy = losses.energy_mismatch(frames, real_k, image.repeat(k, 1, 1, 1))
         regular = regular + args.lambda_energy * energy
         logs["g_energy"] = energy.item()
     recon, _ = losses.best_of_k(per_sample.view(k, B))
