@@ -95,7 +95,11 @@ def _matches(value, annotation) -> bool:
 
 
 def validate_config(cls: type, config: dict, source: str = "config.json") -> None:
-    """Raises ``ValueError`` naming any unknown, missing or ill-typed key of ``config`` for ``cls.__init__``."""
+    """Raises ``ValueError`` naming any unknown, missing or ill-typed key of ``config`` for ``cls.__init__``.
+
+    A class may list ``added_config_keys``: keys introduced after models were saved, whose defaults reproduce the
+    older behaviour; only those may be absent.
+    """
     params = {
         name: p
         for name, p in inspect.signature(cls.__init__).parameters.items()
@@ -105,7 +109,7 @@ def validate_config(cls: type, config: dict, source: str = "config.json") -> Non
     unknown = sorted(set(config) - set(params))
     if unknown:
         raise ValueError(f"{source}: unknown key(s) {', '.join(unknown)} for {cls.__name__}")
-    missing = sorted(set(params) - set(config))
+    missing = sorted(set(params) - set(config) - set(getattr(cls, "added_config_keys", ())))
     if missing:
         raise ValueError(f"{source}: missing key(s) {', '.join(missing)} for {cls.__name__}")
     for name, value in config.items():

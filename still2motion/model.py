@@ -39,7 +39,11 @@ class Still2Motion(
         noise_dim: size of the noise vector ``z`` drawn from the seed.
         align_corners: used by every ``grid_sample`` / ``interpolate``.
         generator_type: recorded in config.json so loaders know which class to build.
+        motion_scale: amplitude calibration applied when animating (``animate``'s ``strength`` multiplies it), chosen
+            on the val split after training (``train/ship.py --motion_scale``); training never sees it.
     """
+
+    added_config_keys = ("motion_scale",)  # configs saved before it existed load with the default, 1.0
 
     def __init__(
         self,
@@ -52,10 +56,13 @@ class Still2Motion(
         noise_dim: int = 16,
         align_corners: bool = False,
         generator_type: str = "still2motion",
+        motion_scale: float = 1.0,
     ) -> None:
         super().__init__()
         block_out_channels = tuple(block_out_channels)  # config.json hands back a list
         depth = len(block_out_channels) - 1
+        if not (isinstance(motion_scale, (int, float)) and 0 < motion_scale <= 10):
+            raise ValueError(f"motion_scale must be a number in (0, 10], got {motion_scale!r}")
         if generator_type != "still2motion":
             raise ValueError(f"generator_type must be 'still2motion' for Still2Motion, got {generator_type!r}")
         if depth < 1 or resolution % (2**depth):
@@ -74,6 +81,7 @@ class Still2Motion(
         self.num_harmonics = num_harmonics
         self.noise_dim = noise_dim
         self.align_corners = align_corners
+        self.motion_scale = float(motion_scale)
         self.flow_level = depth - 1 - flow_downsample.bit_length() + 1  # decoder level at R / flow_downsample
 
         K, M = num_layers, num_harmonics
@@ -133,7 +141,7 @@ class Still2Motion(
     def render_frames(
         self, canvas, image, box, *, num_frames, strength, noise, mode, out_size, has_alpha, hard_layers=False
     ) -> Iterator[np.ndarray]:
-        motion = self(canvas, noise, canvas.new_tensor([float(has_alpha)])).scaled(strength)
+        motion = self(canvas, noise, canvas.new_tensor([float(has_alpha)])).scaled(strength * self.motion_scale)
         for frames in render_loop(
             image, motion, num_frames, box=box, canvas_size=self.resolution, out_size=out_size, mode=mode,
             align_corners=self.align_corners, hard_layers=hard_layers,

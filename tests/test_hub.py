@@ -192,3 +192,13 @@ def test_cli_bad_model_is_one_line_exit_1(case, saved, tmp_path, capsys):
     assert code == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert re.search(needle, err) and str(model) in err, err
     assert not (tmp_path / "out.png").exists()
+
+
+def test_config_saved_before_motion_scale_loads_with_scale_one(saved):
+    _, path = saved
+    config = json.loads((path / "config.json").read_text())
+    assert config.pop("motion_scale") == 1.0
+    (path / "config.json").write_text(json.dumps(config))
+    assert Still2Motion.from_pretrained(path).motion_scale == 1.0
+    with pytest.raises(ValueError, match="motion_scale"):
+        Still2Motion(motion_scale=0.0)

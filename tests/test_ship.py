@@ -25,3 +25,30 @@ def test_ship_copies_weights_and_card_numbers_come_from_metrics(tmp_path):
     assert "| run | phase_l1 | 0.0123456 | 0.011 |" in card and "| run | alive | 0.75 | 1 |" in card
     assert "license: gpl-3.0" in card and "GPL-2.0-or-later" in card
     assert load_model(dest).state_dict().keys() == load_model(run).state_dict().keys()
+
+
+def test_motion_scale_is_shipped_and_must_match_the_measured_strength(tmp_path, capsys):
+    run = tmp_path / "run"
+    random_model(seed=5).save_pretrained(run)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "manifest.jsonl").write_text(json.dumps({"seq": "a#b", "split": "train", "source": "x"}) + "\n")
+    at_one = {"split": "test", "n": 1, "strength": 1.0, "rows": {}}
+    at_scale = {**at_one, "strength": 1.25}
+    (tmp_path / "one.json").write_text(json.dumps(at_one))
+    (tmp_path / "scaled.json").write_text(json.dumps(at_scale))
+    common = ["--run_dir", str(run), "--data_dir", str(tmp_path / "data"), "--dest", str(tmp_path / "shipped"),
+              "--motion_scale", "1.25"]
+    assert ship.main([*common, "--metrics", str(tmp_path / "one.json")]) == 1
+    assert "measured at motion scale 1" in capsys.readouterr().err and not (tmp_path / "shipped").exists()
+    assert ship.main([*common, "--metrics", str(tmp_path / "scaled.json")]) == 0
+    shipped = load_model(tmp_path / "shipped")
+    assert shipped.motion_scale == 1.25 and json.loads((tmp_path / "shipped" / "config.json").read_text())["motion_scale"] == 1.25
+    # the calibration scales what animate renders: the shipped model at strength 1 == the run at strength 1.25
+    image = "examples/robot_idle.png"
+    a = shipped.animate(image, num_frames=4, size=(48, 48), seed=0)
+    b = load_model(run).animate(image, num_frames=4, size=(48, 48), seed=0, strength=1.25)
+    c = load_model(run).animate(image, num_frames=4, size=(48, 48), seed=0)
+    import numpy as np
+
+    assert all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a.frames, b.frames))
+    assert not all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a.frames, c.frames))

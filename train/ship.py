@@ -40,6 +40,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--notes", action="append", default=[], help="Markdown lines to add under 'Notes'")
     p.add_argument("--license", default="gpl-3.0")
     p.add_argument("--dest", default=DEFAULT_MODEL)
+    p.add_argument("--motion_scale", type=float, default=None,
+                   help="amplitude calibration written into the shipped config.json (chosen on val with evaluate.py "
+                        "--strength); every metrics file must have been measured at this effective strength")
     return p.parse_args(argv)
 
 
@@ -64,6 +67,15 @@ def main(argv=None) -> int:
     if metrics is None:
         print(f"error: no metrics file {args.metrics}", file=sys.stderr)
         return 1
+    run_scale = getattr(model, "motion_scale", 1.0)
+    scale = run_scale if args.motion_scale is None else args.motion_scale
+    for path in [args.metrics, *(item.partition("=")[2] for item in args.extra)]:
+        measured = model_card.read_metrics(Path(path).expanduser()) or {}
+        effective = run_scale * measured.get("strength", 1.0)
+        if abs(effective - scale) > 1e-6:
+            print(f"error: {path} was measured at motion scale {effective:g}, the shipped model has {scale:g} "
+                  f"(evaluate with --strength {scale / run_scale:g})", file=sys.stderr)
+            return 1
     extra = []
     for item in args.extra:
         title, _, path = item.partition("=")
@@ -75,8 +87,13 @@ def main(argv=None) -> int:
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("config.json", "model.safetensors"):
         shutil.copyfile(run_dir / name, dest / name)
+    config = json.loads((run_dir / "config.json").read_text())
+    if args.motion_scale is not None:
+        config["motion_scale"] = args.motion_scale
+        (dest / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        model = load_model(dest)
     card = model_card.render_card(
-        generator_type=json.loads((run_dir / "config.json").read_text()).get("generator_type", "still2motion"),
+        generator_type=config.get("generator_type", "still2motion"),
         config=dict(model._hub_mixin_config), metrics=metrics, sources=model_card.data_sources(Path(args.data_dir).expanduser()),
         info=info, license=args.license, extra_sections=["## More evaluations", "", *extra, *notes] if extra else notes,
     )
