@@ -52,3 +52,21 @@ def test_motion_scale_is_shipped_and_must_match_the_measured_strength(tmp_path, 
 
     assert all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a.frames, b.frames))
     assert not all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a.frames, c.frames))
+
+
+def test_examples_sheet_shows_every_frame_of_every_image(tmp_path):
+    from PIL import Image
+
+    from train import examples_sheet
+
+    model = tmp_path / "m"
+    random_model(seed=6, scale=0.2).save_pretrained(model)
+    out = tmp_path / "sheet.png"
+    images = ["examples/robot_idle.png", "examples/zombie_idle.png"]
+    assert examples_sheet.main(["--model", str(model), "--output", str(out), "--frames", "3", "--images", *images]) == 0
+    sheet = Image.open(out)
+    assert sheet.size == (68 * 2 * 3, 102 * 2 * 2)  # widest x frames, tallest x images, at scale 2
+    first = sheet.crop((0, 0, 136, 204))
+    second = sheet.crop((136, 0, 272, 204))
+    assert first.tobytes() != second.tobytes()  # the random model moves the robot
+    assert examples_sheet.main(["--model", str(model), "--output", str(out), "--frames", "0"]) == 1
