@@ -3,6 +3,7 @@
 import json
 
 from conftest import random_model
+from still2motion.baselines import STNGenerator
 from still2motion import load_model
 from train import ship
 
@@ -40,6 +41,13 @@ def test_motion_scale_is_shipped_and_must_match_the_measured_strength(tmp_path, 
               "--motion_scale", "1.25"]
     assert ship.main([*common, "--metrics", str(tmp_path / "one.json")]) == 1
     assert "measured at motion scale 1" in capsys.readouterr().err and not (tmp_path / "shipped").exists()
+    stn = tmp_path / "stn"
+    STNGenerator(resolution=32, block_out_channels=(8, 16)).save_pretrained(stn)
+    assert ship.main([*common[:1], str(stn), *common[2:], "--metrics", str(tmp_path / "scaled.json")]) == 1
+    assert "applies to still2motion models" in capsys.readouterr().err and not (tmp_path / "shipped").exists()
+    zero = [*common[:-1], "0", "--metrics", str(tmp_path / "scaled.json")]
+    assert ship.main(zero) == 1
+    assert "motion_scale must be a number in (0, 10]" in capsys.readouterr().err and not (tmp_path / "shipped").exists()
     assert ship.main([*common, "--metrics", str(tmp_path / "scaled.json")]) == 0
     shipped = load_model(tmp_path / "shipped")
     assert shipped.motion_scale == 1.25 and json.loads((tmp_path / "shipped" / "config.json").read_text())["motion_scale"] == 1.25

@@ -100,7 +100,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--contact_sheets", type=int, default=16, help="sequences drawn per row (0: none)")
     p.add_argument("--device", default="cpu", help="device the models run on")
     p.add_argument("--strength", type=float, default=1.0,
-                   help="motion strength of every --model row (animate's strength; 1 = as trained)")
+                   help="motion strength of every --model row (animate's strength; 1 = the model's own motion_scale)")
     return p.parse_args(argv)
 
 

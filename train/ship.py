@@ -67,19 +67,31 @@ def main(argv=None) -> int:
     if metrics is None:
         print(f"error: no metrics file {args.metrics}", file=sys.stderr)
         return 1
+    extras = [(title, path, model_card.read_metrics(Path(path).expanduser()))
+              for title, _, path in (item.partition("=") for item in args.extra)]
+    config = json.loads((run_dir / "config.json").read_text())  # valid: the model just loaded from it
+    if args.motion_scale is not None:
+        if not hasattr(model, "motion_scale"):
+            print(f"error: --motion_scale applies to still2motion models, {run_dir} holds {type(model).__name__}",
+                  file=sys.stderr)
+            return 1
+        config["motion_scale"] = args.motion_scale
+        try:
+            type(model)(**config)  # the model's own check of the value, before anything is written
+        except ValueError as exc:
+            print(f"error: --motion_scale: {exc}", file=sys.stderr)
+            return 1
     run_scale = getattr(model, "motion_scale", 1.0)
-    scale = run_scale if args.motion_scale is None else args.motion_scale
-    for path in [args.metrics, *(item.partition("=")[2] for item in args.extra)]:
-        measured = model_card.read_metrics(Path(path).expanduser()) or {}
-        effective = run_scale * measured.get("strength", 1.0)
+    scale = config.get("motion_scale", 1.0)
+    for path, measured in [(args.metrics, metrics), *((path, report) for _, path, report in extras)]:
+        effective = run_scale * (measured or {}).get("strength", 1.0)
         if abs(effective - scale) > 1e-6:
             print(f"error: {path} was measured at motion scale {effective:g}, the shipped model has {scale:g} "
                   f"(evaluate with --strength {scale / run_scale:g})", file=sys.stderr)
             return 1
     extra = []
-    for item in args.extra:
-        title, _, path = item.partition("=")
-        extra += [f"### {title}", "", *model_card.metrics_table(model_card.read_metrics(Path(path).expanduser())), ""]
+    for title, _, report in extras:
+        extra += [f"### {title}", "", *model_card.metrics_table(report), ""]
     notes = ["## Licence", "", LICENSE_NOTE, ""]
     if args.notes:
         notes += ["## Notes", "", *args.notes, ""]
@@ -87,14 +99,11 @@ def main(argv=None) -> int:
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("config.json", "model.safetensors"):
         shutil.copyfile(run_dir / name, dest / name)
-    config = json.loads((run_dir / "config.json").read_text())
     if args.motion_scale is not None:
-        config["motion_scale"] = args.motion_scale
         (dest / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-        model = load_model(dest)
     card = model_card.render_card(
         generator_type=config.get("generator_type", "still2motion"),
-        config=dict(model._hub_mixin_config), metrics=metrics, sources=model_card.data_sources(Path(args.data_dir).expanduser()),
+        config=config, metrics=metrics, sources=model_card.data_sources(Path(args.data_dir).expanduser()),
         info=info, license=args.license, extra_sections=["## More evaluations", "", *extra, *notes] if extra else notes,
     )
     (dest / "README.md").write_text(card)

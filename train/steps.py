@@ -84,8 +84,9 @@ def generator_forward(run: Run, batch: dict) -> Forward:
     image, real, phases = batch["input"], batch["targets"], batch["phases"]
     B, k = image.shape[0], args.best_of_k
     noise = torch.randn(k * B, run.noise_dim, device=image.device)
-    reverse = getattr(args, "reversal_invariant", False)
-    frames, motion, backwards = run.generator(image.repeat(k, 1, 1, 1), phases.repeat(k, 1), noise, reverse)
+    frames, motion, backwards = run.generator(
+        image.repeat(k, 1, 1, 1), phases.repeat(k, 1), noise, args.reversal_invariant
+    )
     real_k = real.repeat(k, 1, 1, 1, 1)
     per_sample = args.lambda_l1 * losses.l1_multiscale(frames, real_k)  # (k*B,)
     per_backwards = args.lambda_l1 * losses.l1_multiscale(backwards, real_k) if backwards is not None else None
