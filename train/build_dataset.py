@@ -48,8 +48,24 @@ class Report:
         self.dropped[source][reason] += 1
 
 
+# Sources held out of training entirely: the unseen-style protocol (docs/evaluation.md). Their characters go to
+# unseen-val (iterate on it) or unseen-test (report once per shipped model), never to train/val/test.
+HELD_OUT_SOURCES = ("supertux",)
+UNSEEN_SPLITS = ("unseen-val", "unseen-test")
+
+
+def unseen_split(character: str) -> str:
+    """``sha1(character) % 2``: 1 -> ``"unseen-val"``, 0 -> ``"unseen-test"``."""
+    return "unseen-val" if int(hashlib.sha1(character.encode()).hexdigest(), 16) % 2 else "unseen-test"
+
+
 def split_of(character: str) -> str:
-    """DATA.md §6: ``h = int(sha1(character).hexdigest(), 16) % 10``; test iff h == 0, val iff h == 1, else train."""
+    """DATA.md §6: ``h = int(sha1(character).hexdigest(), 16) % 10``; test iff h == 0, val iff h == 1, else train.
+
+    ``character`` is ``"<source>:<path>"``; characters of a ``HELD_OUT_SOURCES`` source get ``unseen_split``.
+    """
+    if character.split(":", 1)[0] in HELD_OUT_SOURCES:
+        return unseen_split(character)
     h = int(hashlib.sha1(character.encode()).hexdigest(), 16) % 10
     return "test" if h == 0 else "val" if h == 1 else "train"
 
