@@ -312,7 +312,8 @@ def main(args) -> dict:
     set_seed(args.seed, device_specific=True)  # noise differs per rank; DDP broadcasts rank 0's initial weights
     run, ema, loader, val, position = prepare(args, accelerator)
     if args.report_to != "none":
-        accelerator.init_trackers("still2motion", config={k: v for k, v in vars(args).items() if isinstance(v, (int, float, str, bool))})
+        hparams = {k: v for k, v in vars(args).items() if isinstance(v, (int, float, str, bool)) and k != "hub_token"}
+        accelerator.init_trackers("still2motion", config=hparams)  # the token never reaches the logs
     step = train_loop(run, ema, loader, val, position, started)
     out = finish(run, ema, val, step, started)
     accelerator.end_training()
