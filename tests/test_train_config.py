@@ -10,7 +10,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _train_data import TINY_TRAIN_CONFIG, make_loop_folder  # noqa: E402
+from _train_data import make_loop_folder  # noqa: E402
 from conftest import random_model  # noqa: E402
 from still2motion import DEFAULT_MODEL  # noqa: E402
 from train import train as train_script  # noqa: E402
@@ -112,9 +112,8 @@ def test_fp16_without_a_gpu_is_one_line(folder, tmp_path, capsys):
 
 def test_init_generator_from_a_relative_folder_elsewhere_trains(tmp_path, monkeypatch):
     """The path that exists is the folder (never a Hub id), wherever training is started."""
-    data = make_loop_folder(tmp_path / "mine", count=3)
-    saved = tmp_path / "models" / "tiny"
-    random_model(seed=2, **{k: v for k, v in TINY_TRAIN_CONFIG.items() if k != "flow_downsample"}).save_pretrained(saved)
+    make_loop_folder(tmp_path / "mine", count=3)
+    random_model(seed=2).save_pretrained(tmp_path / "models" / "tiny")  # at resolution 32
     monkeypatch.chdir(tmp_path)
     code = train_script.cli(["--data_dir", "mine", "--output_dir", "out", "--init_generator", "models/tiny",
                              "--resolution", "32", "--max_train_steps", "1", "--train_batch_size", "2",
