@@ -146,12 +146,12 @@ def animate(
             download = ENCODER.submit(_download, anim, out_dir, stem, request)
             preview = anim.save(out_dir / f"{stem}_preview.png", format="apng", optimize="none",
                                 max_bytes=int(cfg.limit("max_output_bytes")))
-        except (ValueError, TypeError, OSError) as exc:
+        except (ValueError, TypeError, OSError, ImportError) as exc:
             raise _error(exc, image) from None
         yield str(preview), None
         try:
             yield str(preview), str(download.result())
-        except (ValueError, TypeError, OSError) as exc:
+        except (ValueError, TypeError, OSError, ImportError) as exc:
             raise _error(exc, image) from None
     finally:
         _release(out_dir)

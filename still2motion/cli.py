@@ -155,7 +155,7 @@ def animate_command(args) -> int:
             io.check_output_path(output)
             plan = plan_outputs(inputs, output, io.FORMATS[request.format], single=True)
         model = load_model(args.model)
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, TypeError, OSError, ImportError) as exc:
         return _fail(str(exc))
     if args.seed == -1:
         print(f"seed {request.seed} (repeat this motion with --seed {request.seed})")
@@ -169,7 +169,7 @@ def animate_command(args) -> int:
     for source, target in bar:
         try:
             result = rq.run(model, source, target, request, progress=_Progress(source.name), names=NAMES)
-        except (ValueError, TypeError, OSError) as exc:
+        except (ValueError, TypeError, OSError, ImportError) as exc:
             failed += 1
             tqdm.write(f"still2motion: error: {exc}", file=sys.stderr)
             continue

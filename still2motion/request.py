@@ -81,6 +81,7 @@ def check(request: Request, *, output: str | os.PathLike | None = None, names: M
 
     Raises:
         ValueError, TypeError: one line naming the option as ``names`` spells it.
+        ModuleNotFoundError: the format's optional package is missing (one line naming the extra to install).
     """
     n = lambda key: _name(names, key)  # noqa: E731
     num_frames = cfg.check_int(n("num_frames"), request.num_frames, 1, int(cfg.limit("max_frames")))
@@ -91,6 +92,7 @@ def check(request: Request, *, output: str | os.PathLike | None = None, names: M
     seed = random.SystemRandom().randrange(2**31) if seed is None else cfg.check_int(n("seed"), seed, 0, 2**63 - 1)
     fmt = _resolve_format(request.format, output, names)
     row = io.FORMATS[fmt]
+    row.require()  # an optional package the writer needs (telegram: av), before anything is rendered
     size = request.size
     if size is not None:
         if row.fit is not None:

@@ -8,6 +8,7 @@ clients, temp-file pruning, and a real browser (Debian's chromium) loading the p
 import importlib.util
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -26,7 +27,8 @@ from PIL import Image
 
 from conftest import TX, hand_set_model, sprite
 from still2motion import read_animation
-from still2motion.io import FORMATS, LINE_LIMITS, line_size
+from still2motion.io import FORMATS, LINE_LIMITS, TELEGRAM_LIMITS, line_size, read_telegram
+from still2motion.io.telegram import alpha_iou
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -115,9 +117,29 @@ def test_each_format(client, still, fmt):
         handle_file(str(still)), frames=n, fps=fps, strength=1.0, seed=3, resample="nearest", format=fmt,
         api_name="/animate",
     )
-    line_render = {"line": line_size(24, 32), "line-main": (180, 240)}.get(fmt)
-    shown = _check_preview(preview, still, n, size=line_render)
+    own_size = {"line": line_size(24, 32), "line-main": (180, 240), "telegram": (384, 512), "telegram-emoji": (75, 100)}
+    shown = _check_preview(preview, still, n, size=own_size.get(fmt))
     want = _rgba(still)
+    if fmt in ("telegram", "telegram-emoji"):  # VP9 + alpha WebM at the Telegram size, decoded with libvpx-vp9
+        frames, info = read_telegram(download)
+        assert Path(download).name == f"sprite{FORMATS[fmt].download_suffix}"
+        assert info["codec"] == "vp9" and info["pix_fmt"] == "yuva420p" and info["duration_ms"] == 1000
+        assert (info["width"], info["height"]) == ((384, 512) if fmt == "telegram" else (100, 100))
+        assert len(frames) == n and Path(download).stat().st_size <= TELEGRAM_LIMITS.max_bytes
+        if fmt == "telegram":
+            assert min(alpha_iou(a, b) for a, b in zip(shown, frames)) >= 0.95
+        return
+    if fmt == "godot":
+        with zipfile.ZipFile(download) as zf:
+            assert sorted(zf.namelist()) == ["sprite_godot.png", "sprite_godot.tres"]
+            sheet = np.asarray(Image.open(zf.open("sprite_godot.png")).convert("RGBA"))
+            tres = zf.read("sprite_godot.tres").decode()
+        assert 'path="sprite_godot.png"' in tres and '"loop": true' in tres and '"speed": 8.0' in tres
+        regions = [tuple(map(int, r)) for r in re.findall(r"region = Rect2\((\d+), (\d+), (\d+), (\d+)\)", tres)]
+        assert len(regions) == n
+        for (x, y, w, h), frame in zip(regions, shown):
+            np.testing.assert_array_equal(sheet[y : y + h, x : x + w], frame)
+        return
     if fmt == "spritesheet":
         with zipfile.ZipFile(download) as zf:
             assert sorted(zf.namelist()) == ["sprite_spritesheet.json", "sprite_spritesheet.png"]
@@ -166,6 +188,11 @@ def test_unreadable_upload_is_a_clear_error(client, tmp_path):
 def test_oversized_upload_is_a_clear_error(client, still, monkeypatch):
     monkeypatch.setenv("STILL2MOTION_MAX_INPUT_PIXELS", "500")  # read at request time; the sprite is 768 pixels
     assert "more than the limit of 500" in _error(client, still)
+
+
+def test_impossible_telegram_request_names_the_rule(client, still):
+    assert "telegram plays at most 30 fps, got fps 40" in _error(client, still, frames=20, fps=40, format="telegram")
+    assert "telegram loops last at most 3 s" in _error(client, still, frames=50, fps=10, format="telegram")
 
 
 def test_impossible_line_request_names_the_rule(client, still):

@@ -16,7 +16,8 @@ from still2motion.io import FORMATS, Animation, durations_for
 
 IO_DIR = Path(sio.__file__).parent
 NOT_WRITERS = {"write_bytes_atomic"}  # helpers named write_* that are not a format's writer
-MAGIC = {"image/apng": b"\x89PNG", "image/png": b"\x89PNG", "image/gif": b"GIF89a", "image/webp": b"RIFF"}
+MAGIC = {"image/apng": b"\x89PNG", "image/png": b"\x89PNG", "image/gif": b"GIF89a", "image/webp": b"RIFF",
+         "video/webm": b"\x1a\x45\xdf\xa3"}  # WebM: the EBML header
 
 
 def _public_writers() -> set[str]:

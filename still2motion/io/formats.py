@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+SHEET_JSON = ("hash", "array")  # sprite-sheet JSON layouts (spritesheet.py)
 OPTIMIZE_LEVELS = ("none", "fast", "max")  # lossless effort: none < fast (default) < max; see apng_write/webp
 DEFAULT_OPTIMIZE = "fast"
 
@@ -38,6 +39,8 @@ class Format:
         frame_range: ``(min, max)`` frames per loop the format allows.
         max_loop_ms: longest single loop the format allows.
         companions: suffixes of files written next to the main one (a sprite sheet's ``.json``).
+        requires: ``(module, extra)``: an optional package the writer needs and the extra that installs it
+            (``pip install 'still2motion[extra]'``); `require` checks it before anything is rendered.
         download_suffix: the app's download name is the upload's stem + this (+ ``.zip`` for rows with companions).
         by_extension: whether the format is chosen from the output's suffix.
         notes: one line for the docs and the CLI's help.
@@ -56,6 +59,7 @@ class Format:
     frame_range: tuple[int, int] | None = None
     max_loop_ms: int | None = None
     companions: tuple[str, ...] = ()
+    requires: tuple[str, str] | None = None
     download_suffix: str = ""
     by_extension: bool = False
     notes: str = ""
@@ -63,6 +67,18 @@ class Format:
     @property
     def suffix(self) -> str:
         return self.extensions[0]
+
+    def require(self) -> None:
+        """Raises a one-line ``ModuleNotFoundError`` naming the extra when the writer's optional package is missing."""
+        if self.requires is None:
+            return
+        module, extra = self.requires
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise ModuleNotFoundError(
+                f"the {self.name} format needs the optional package '{module}': pip install 'still2motion[{extra}]'"
+            ) from None
 
     def write_function(self) -> Callable:
         """The writer, imported now (the first call loads its dependencies)."""
@@ -108,6 +124,9 @@ OPTIONS: dict[str, Option] = {
                "alpha at or above this is opaque, below it transparent (default: 128)"),
         Option("loops", int, _int_in(1, 4), "an integer in 1..4", "plays 1-4 (default: as many as fit in 4 s)"),
         Option("columns", int, _int_in(1), "an integer >= 1", "grid columns (default: ceil(sqrt(frames)))"),
+        Option("sheet_json", str, lambda v: v in SHEET_JSON, f"one of {', '.join(SHEET_JSON)}",
+               "JSON layout: hash (frames keyed by name: TexturePacker, Aseprite's default) or array (frames as a "
+               "list: Aseprite's json-array) (default: hash)", choices=SHEET_JSON),
     )
 }
 
@@ -135,8 +154,22 @@ FORMATS: dict[str, Format] = {
                context=(), fixed={"main": True}, fit=(240, 240), frame_range=(5, 20), max_loop_ms=4000,
                download_suffix="_line_main.png", notes="LINE main image: 240x240, otherwise the sticker's rules"),
         Format("spritesheet", "Sprite sheet (.zip: PNG + JSON)", (".png",), "spritesheet:write_spritesheet",
-               "image/png", ("columns",), context=(), companions=(".json",), download_suffix="_spritesheet.png",
-               notes="frames in a grid + TexturePacker JSON (hash) with per-frame durations"),
+               "image/png", ("columns", "sheet_json"), context=(), companions=(".json",),
+               download_suffix="_spritesheet.png",
+               notes="frames in a grid + TexturePacker/Aseprite JSON (hash, or array with --sheet-json) with "
+                     "per-frame durations"),
+        Format("godot", "Godot 4 SpriteFrames (.zip: PNG + .tres)", (".png",), "godot:write_godot", "image/png",
+               ("columns",), context=("fps",), companions=(".tres",), download_suffix="_godot.png",
+               notes="Godot 4 SpriteFrames: the sheet PNG + a .tres with one looping animation at --fps; keep both "
+                     "in one folder of the project"),
+        Format("telegram", "Telegram video sticker (WebM)", (".webm",), "telegram:write_telegram", "video/webm",
+               context=("fps",), fit=(512, 512), max_fps=30.0, max_loop_ms=3000, requires=("av", "telegram"),
+               download_suffix="_telegram.webm",
+               notes="Telegram video sticker: VP9 + alpha WebM, longer side 512, <= 3 s, <= 30 fps, no audio, <= 256 KB"),
+        Format("telegram-emoji", "Telegram video emoji (100×100 WebM)", (".webm",), "telegram:write_telegram",
+               "video/webm", context=("fps",), fixed={"emoji": True}, fit=(100, 100), max_fps=30.0, max_loop_ms=3000,
+               requires=("av", "telegram"), download_suffix="_emoji.webm",
+               notes="Telegram video emoji: 100x100, otherwise the sticker's rules"),
     )
 }
 FORMAT_NAMES = tuple(FORMATS)

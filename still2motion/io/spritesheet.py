@@ -21,6 +21,7 @@ from PIL import Image
 
 from .apng_write import validate_frames
 from .atomic import atomic_output, check_output_path
+from .formats import SHEET_JSON
 
 APP_NAME = "still2motion"
 APP_VERSION = "0.1.0"
@@ -36,9 +37,6 @@ def spritesheet_layout(num_frames: int, columns: int | None = None) -> tuple[int
         raise ValueError(f"columns must be >= 1, got {columns}")
     columns = min(columns, num_frames)
     return columns, math.ceil(num_frames / columns)
-
-
-SHEET_JSON = ("hash", "array")
 
 
 def spritesheet_image(images: Sequence[Image.Image], columns: int | None = None) -> tuple[Image.Image, list[tuple[int, int, int, int]]]:
