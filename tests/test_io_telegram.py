@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from still2motion.io import (TELEGRAM_LIMITS, check_telegram_request, durations_for, read_telegram, telegram_size,
-                             write_telegram)
+from still2motion.io import (FORMATS, TELEGRAM_LIMITS, check_telegram_request, durations_for, read_telegram,
+                             render_size, telegram_size, write_telegram)
 from still2motion.io.letterbox import resize_rgba
 from still2motion.io.telegram import TELEGRAM_CRF_STEPS, alpha_iou
 
@@ -70,6 +70,15 @@ def test_emoji_is_100x100(tmp_path):
     frames = _bob("maleAdventurer_idle.png", 8, size=(68, 106))
     _, info = read_telegram(write_telegram(frames, durations_for(8, 8), tmp_path / "e.webm", emoji=True))
     assert (info["width"], info["height"]) == (100, 100) and info["pix_fmt"] == "yuva420p"
+
+
+def test_format_table_rows_apply_the_same_rules():
+    # The request path checks the table's fit / max_fps / max_loop_ms before rendering; they must be Telegram's.
+    for name, emoji in [("telegram", False), ("telegram-emoji", True)]:
+        row = FORMATS[name]
+        assert row.max_fps == TELEGRAM_LIMITS.max_fps and row.max_loop_ms == TELEGRAM_LIMITS.max_ms
+        for w, h in [(64, 96), (1000, 10), (7, 7), (3, 2000), (513, 512)]:
+            assert render_size(name, w, h) == telegram_size(w, h, emoji=emoji)
 
 
 def test_sizes_and_request_rule():

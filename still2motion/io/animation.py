@@ -62,13 +62,15 @@ class Animation:
         Args:
             path: output file. ``.png``/``.apng`` → APNG, ``.gif``, ``.webp``; other extensions need ``format``.
             format: a name of ``io.FORMATS`` (``"apng"``, ``"gif"``, ``"webp"``, ``"line"`` (LINE sticker APNG),
-                ``"line-main"`` (240x240 LINE main image), ``"spritesheet"`` (PNG + JSON next to it), ...);
+                ``"line-main"`` (240x240 LINE main image), ``"spritesheet"`` (PNG + JSON next to it), ``"godot"``
+                (PNG + .tres), ``"telegram"``/``"telegram-emoji"`` (VP9 + alpha WebM), ...);
                 default: from the extension.
             max_bytes: refuse a result larger than this (all files of a sprite sheet together); it is encoded
                 into a hidden folder next to ``path`` and measured before anything is renamed into place.
             **options: passed to the writer; each format lists the ones it takes in ``io.FORMATS[name].options``:
                 ``optimize`` (apng, webp: ``"none"``, ``"fast"``, ``"max"``), ``alpha_threshold``/``dither`` (gif),
-                ``quality``/``method`` (webp), ``loops`` (line), ``columns`` (spritesheet).
+                ``quality``/``method`` (webp), ``loops`` (line), ``columns`` (spritesheet, godot), ``sheet_json``
+                (spritesheet: ``"hash"`` or ``"array"``).
 
         Returns:
             The written path (the PNG for a sprite sheet).
