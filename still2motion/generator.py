@@ -16,8 +16,11 @@ import torch
 from PIL import Image
 
 from . import config as cfg
-from . import io
+from . import io, presets
 from .hub import load_weights, read_config, validate_config
+from .io.mask import read_mask
+from .motion import Motion
+from .rendering import render_motion
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +94,58 @@ class Generator(torch.nn.Module):
         """
         raise NotImplementedError
 
+    def predict_motion(self, canvas: torch.Tensor, noise: torch.Tensor, has_alpha: bool) -> Motion:
+        """The learned motion of a letterboxed input ``(1, 4, R, R)``, calibrated (``motion_scale``), not yet scaled by
+        strength. Only generators that predict layered motion have one."""
+        raise ValueError(
+            f"a mask with motion='auto' needs a model that predicts layered motion (still2motion), got {type(self).__name__}"
+        )
+
+    def render_controlled(
+        self,
+        canvas: torch.Tensor,
+        image: torch.Tensor,
+        box: io.Box,
+        *,
+        motion: str,
+        front: torch.Tensor | None,
+        num_frames: int,
+        strength: float,
+        noise: torch.Tensor,
+        mode: str,
+        out_size: tuple[int, int],
+        has_alpha: bool,
+        hard_layers: bool = False,
+    ) -> Iterator[np.ndarray]:
+        """Frames of a preset, or of any motion confined to ``front`` ``(1, 1, H, W)`` (the mask, at full resolution).
+
+        A preset needs no network forward; with a mask the masked region moves over the static rest of the image.
+        """
+        R = canvas.shape[-1]
+        alpha = canvas[:, 3]  # (1, R, R)
+        if front is not None:  # the masked part of the silhouette is what moves (and what presets pivot on)
+            alpha = alpha * torch.nn.functional.interpolate(front, size=(R, R), mode="area")[:, 0]
+        if motion == "auto":
+            learned = self.predict_motion(canvas, noise, has_alpha)
+            front_layer = Motion(torch.ones_like(learned.masks[:, :1]), learned.affine[:, -1:], learned.flow[:, -1:])
+            mo, framing = front_layer.scaled(strength), True
+        else:
+            preset = presets.get_preset(motion)
+            amplitude = preset.amplitude * strength
+            if preset.scalable and strength > 0:  # at least one output pixel, so tiny pixel art still moves
+                sil = presets.silhouette_of(alpha[0].float().cpu(), box)
+                height_px = sil.height * R / 2 * out_size[1] / box[3]
+                amplitude = max(amplitude, 1.0 / max(height_px, 1e-6))
+            mo = presets.preset_motion(motion, canvas, amplitude=amplitude, box=box, silhouette=alpha)
+            if strength == 0:
+                mo = mo.scaled(0.0)
+            framing = preset.scalable
+        yield from render_motion(
+            image, canvas, mo, box, canvas_size=R, num_frames=num_frames, out_size=out_size, mode=mode,
+            align_corners=bool(getattr(self, "align_corners", False)), hard_layers=hard_layers, front=front,
+            keep_framing=framing,
+        )
+
     def sample_noise(self, seed: int | None, batch_size: int = 1) -> torch.Tensor:
         """The noise vector ``z`` for a seed: ``(B, noise_dim)``; ``None`` draws a random seed."""
         if seed is None:
@@ -108,6 +163,8 @@ class Generator(torch.nn.Module):
         seed: int | None = cfg.DEFAULT_SEED,
         resample: str = "auto",
         size: tuple[int, int] | None = None,
+        motion: str = "auto",
+        mask: str | os.PathLike | Image.Image | np.ndarray | None = None,
     ) -> io.Animation:
         """Turns a still image into a seamlessly looping animation.
 
@@ -121,16 +178,23 @@ class Generator(torch.nn.Module):
                 images, longer side <= 128, and for pixel art; see ``io.auto_resample``).
             size: ``(width, height)`` to render at; ``None`` keeps the input's size (then frame 0 is the input,
                 byte for byte). Another aspect ratio than the input's stretches it.
+            motion: ``"auto"`` (the learned motion) or a preset of ``presets.PRESET_NAMES`` (breathe, bob, sway,
+                bounce, float, pulse, wiggle, shake, spin): a hand-built loop that needs no network forward.
+            mask: what moves, for any motion: a path, a PIL image or an array (white moves, black stays, grey is a
+                soft edge; a mask with transparency is read from its alpha), resized to the input. The masked region
+                moves over the rest, which stays: pixels the motion never reaches keep the input's bytes.
 
         Returns:
             An ``Animation`` with ``frames`` (PIL RGBA), ``durations_ms`` and ``fps``; ``.save(path)`` writes it.
 
         Raises:
             FileNotFoundError: ``image`` path does not exist.
-            ValueError: unreadable or too large image, or an argument out of range.
+            ValueError: unreadable or too large image or mask, an unknown motion, or an argument out of range.
             TypeError: an argument of the wrong type.
         """
         num_frames, fps, strength, resample = cfg.check_request(num_frames, fps, strength, resample)
+        if motion != "auto":
+            presets.get_preset(motion)  # an unknown name fails before any work
         if seed is not None:
             seed = cfg.check_int("seed", seed, 0, 2**63 - 1)
         max_input = int(cfg.limit("max_input_pixels"))
@@ -141,14 +205,14 @@ class Generator(torch.nn.Module):
         elif isinstance(image, (str, os.PathLike)):
             cfg.check_output_size(io.read_size(image, max_pixels=max_input), image, num_frames)
         still = io.read_image(image, max_pixels=max_input).image
+        front = None
+        if mask is not None:
+            front = torch.from_numpy(read_mask(mask, still.size, max_pixels=max_input))[None, None]  # (1, 1, H, W)
         out_size = size or still.size
         mode = io.auto_resample(still) if resample == "auto" else resample
         canvas, box = io.letterbox(still, self.resolution)  # the data loader's rule: training and inference agree
         device = next(self.parameters()).device
-        frames = self.render_frames(
-            io.to_tensor(canvas)[None].to(device),
-            io.to_tensor(still)[None].to(device),
-            box,
+        request = dict(
             num_frames=num_frames,
             strength=strength,
             noise=self.sample_noise(seed).to(device),
@@ -158,6 +222,16 @@ class Generator(torch.nn.Module):
             # pixel art keeps its exact palette (hard layers); other small images get soft, gap-free layer seams
             hard_layers=mode == "nearest" and (resample == "nearest" or io.is_pixel_art(still)),
         )
+        canvas_t, image_t = io.to_tensor(canvas)[None].to(device), io.to_tensor(still)[None].to(device)
+        if motion == "auto" and front is None:
+            frames = self.render_frames(canvas_t, image_t, box, **request)
+        else:
+            front = front.to(device) if front is not None else None
+            frames = self.render_controlled(canvas_t, image_t, box, motion=motion, front=front, **request)
+        if out_size == still.size:  # a pixel transparent in the input and the frame keeps its bytes (RGB under alpha 0)
+            original = np.asarray(still)
+            clear = original[..., 3] == 0
+            frames = (np.where((clear & (f[..., 3] == 0))[..., None], original, f) for f in frames)
         images = [Image.fromarray(f, "RGBA") for f in frames]
         if out_size == still.size:
             images[0] = still.copy()  # frame 0 is the input, verbatim
