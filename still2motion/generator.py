@@ -139,7 +139,7 @@ class Generator(torch.nn.Module):
             mo = presets.preset_motion(motion, canvas, amplitude=amplitude, box=box, silhouette=alpha)
             if strength == 0:
                 mo = mo.scaled(0.0)
-            framing = preset.scalable
+            framing = False  # preset_motion keeps its own motion in the frame (and spin may not be scaled)
         yield from render_motion(
             image, canvas, mo, box, canvas_size=R, num_frames=num_frames, out_size=out_size, mode=mode,
             align_corners=bool(getattr(self, "align_corners", False)), hard_layers=hard_layers, front=front,
