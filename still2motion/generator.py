@@ -25,6 +25,13 @@ from .rendering import render_motion
 logger = logging.getLogger(__name__)
 
 
+def keep_clear_bytes(frames: Iterator[np.ndarray], original: np.ndarray) -> Iterator[np.ndarray]:
+    """A pixel transparent in the input ``(H, W, 4)`` and in a frame keeps the input's bytes (its RGB under alpha 0)."""
+    clear = original[..., 3] == 0
+    for frame in frames:
+        yield np.where((clear & (frame[..., 3] == 0))[..., None], original, frame)
+
+
 class Generator(torch.nn.Module):
     """Base class: subclasses also inherit ``PyTorchModelHubMixin`` and define ``resolution`` and ``noise_dim``."""
 
@@ -100,6 +107,20 @@ class Generator(torch.nn.Module):
         raise ValueError(
             f"a mask with motion='auto' needs a model that predicts layered motion (still2motion), got {type(self).__name__}"
         )
+
+    def frames_for(
+        self, canvas: torch.Tensor, image: torch.Tensor, box: io.Box, *, motion: str = "auto",
+        front: torch.Tensor | None = None, **request,
+    ) -> Iterator[np.ndarray]:
+        """The frames of a request: the learned motion (``render_frames``), or a preset / a mask (``render_controlled``).
+
+        ``front`` is the mask ``(1, 1, H, W)`` at the input's resolution; ``request`` the keyword arguments of
+        ``render_frames``.
+        """
+        if motion == "auto" and front is None:
+            return self.render_frames(canvas, image, box, **request)
+        front = front.to(image.device) if front is not None else None
+        return self.render_controlled(canvas, image, box, motion=motion, front=front, **request)
 
     def render_controlled(
         self,
@@ -223,15 +244,9 @@ class Generator(torch.nn.Module):
             hard_layers=mode == "nearest" and (resample == "nearest" or io.is_pixel_art(still)),
         )
         canvas_t, image_t = io.to_tensor(canvas)[None].to(device), io.to_tensor(still)[None].to(device)
-        if motion == "auto" and front is None:
-            frames = self.render_frames(canvas_t, image_t, box, **request)
-        else:
-            front = front.to(device) if front is not None else None
-            frames = self.render_controlled(canvas_t, image_t, box, motion=motion, front=front, **request)
-        if out_size == still.size:  # a pixel transparent in the input and the frame keeps its bytes (RGB under alpha 0)
-            original = np.asarray(still)
-            clear = original[..., 3] == 0
-            frames = (np.where((clear & (f[..., 3] == 0))[..., None], original, f) for f in frames)
+        frames = self.frames_for(canvas_t, image_t, box, motion=motion, front=front, **request)
+        if out_size == still.size:
+            frames = keep_clear_bytes(frames, np.asarray(still))
         images = [Image.fromarray(f, "RGBA") for f in frames]
         if out_size == still.size:
             images[0] = still.copy()  # frame 0 is the input, verbatim
