@@ -16,18 +16,17 @@ import numpy as np
 import torch
 
 from . import io
-from .framing import keep_in_frame
+from .framing import clearly_inside, keep_in_frame
 from .motion import Box, Motion, render_chunks, render_loop
-from .timing import motion_points, peak_displacement, seam_phases
+from .timing import displacements, motion_points, peak_displacement, seam_phases
 
 logger = logging.getLogger(__name__)
 
 _CHUNK = 4  # frames per rendering chunk in the masked path
 
 
-def _note_small_motion(motion: Motion, points: torch.Tensor, box: Box, canvas_size: int, out_size: tuple[int, int]) -> None:
-    peak = peak_displacement(motion, points)  # canvas units
-    px = peak * canvas_size / 2 * max(out_size[0] / box[2], out_size[1] / box[3])  # output pixels
+def _note_small_motion(peak: float, box: Box, canvas_size: int, out_size: tuple[int, int]) -> None:
+    px = peak * canvas_size / 2 * max(out_size[0] / box[2], out_size[1] / box[3])  # canvas units -> output pixels
     if 0 < px < 1:
         logger.warning(
             "note: at %dx%d the motion moves pixels by at most %.2f px, so it barely shows; render larger "
@@ -64,17 +63,20 @@ def render_motion(
         keep_framing: scale the motion down to keep the input in its frame (off for ``spin``: a smaller turn is not
             a turn).
     """
-    if keep_framing:
-        moving = image if front is None else image * front
-        motion, factor = keep_in_frame(moving, motion, box, canvas_size, align_corners=align_corners)
-        if factor < 1:
-            logger.info("motion scaled by %.2f to stay inside the image's frame", factor)
     weights = canvas[0, 3]
     if front is not None:  # the silhouette of the moving region, in the canvas
         weights = weights * torch.nn.functional.interpolate(front, size=canvas.shape[-2:], mode="area")[0, 0]
     points = motion_points(weights, box, canvas_size)
-    phases = seam_phases(motion, num_frames, points, align_corners=align_corners)
-    _note_small_motion(motion, points, box, canvas_size, out_size)
+    disp = displacements(motion, points, align_corners=align_corners)  # (G + 1, K * P, 2), linear in the motion
+    peak = peak_displacement(disp)
+    if keep_framing and not clearly_inside(weights, box, canvas_size, peak):
+        moving = image if front is None else image * front
+        motion, factor = keep_in_frame(moving, motion, box, canvas_size, align_corners=align_corners)
+        if factor < 1:
+            logger.info("motion scaled by %.2f to stay inside the image's frame", factor)
+            disp, peak = disp * factor, peak * factor
+    phases = seam_phases(disp, num_frames)
+    _note_small_motion(peak, box, canvas_size, out_size)
     if front is None:
         chunks = render_loop(
             image, motion, num_frames, box=box, canvas_size=canvas_size, out_size=out_size, mode=mode,

@@ -16,12 +16,12 @@ import torch
 from .motion import Box, Motion, frame_phases, sample_canvas_map, source_coords
 
 FLOOR = 0.5  # the slowest step between frames, as a fraction of the mean step
-_FINE = 256  # phases at which speed is measured
-_MAX_POINTS = 256
+_FINE = 128  # phases at which speed is measured
+_MAX_POINTS = 128
 
 
 def motion_points(alpha: torch.Tensor, box: Box, canvas_size: int) -> torch.Tensor:
-    """Canvas coordinates ``(P, 2)`` of up to 256 pixels of the silhouette of a canvas alpha ``(R, R)``
+    """Canvas coordinates ``(P, 2)`` of up to 128 pixels of the silhouette of a canvas alpha ``(R, R)``
     (the pixels of ``box`` where nothing is opaque)."""
     inside = alpha > 0.5
     if not inside.any():
@@ -34,34 +34,34 @@ def motion_points(alpha: torch.Tensor, box: Box, canvas_size: int) -> torch.Tens
     return torch.stack(((xs + 0.5) * 2 / canvas_size - 1, (ys + 0.5) * 2 / canvas_size - 1), dim=1)
 
 
-def _tracks(motion: Motion, points: torch.Tensor, phases: torch.Tensor, align_corners: bool) -> torch.Tensor:
-    """Source positions of the points on the layers that hold them: ``(T, K * P, 2)``, NaN where a layer is absent."""
+def displacements(motion: Motion, points: torch.Tensor, *, align_corners: bool = False) -> torch.Tensor:
+    """How far each point samples from away from itself, on each layer that holds it, over one loop.
+
+    Returns ``(G + 1, K * P, 2)`` canvas units at the phases ``2 pi g / G``, ``g = 0..G`` (``G = 128``); NaN where a
+    layer does not hold the point. Linear in the motion's coefficients: ``motion.scaled(s)`` gives ``s`` times this.
+    """
+    fine = frame_phases(_FINE, device=motion.affine.device)
+    phases = torch.cat((fine, fine[:1] + 2 * math.pi))
     pts = points.to(motion.affine)
-    src = source_coords(motion, phases, pts[None], align_corners)[0, :, :, 0]  # (T, K, P, 2)
+    src = source_coords(motion, phases, pts[None], align_corners)[0, :, :, 0]  # (G + 1, K, P, 2)
     weight = sample_canvas_map(motion.masks[:1], pts[None, None], align_corners)[0, :, 0]  # (K, P)
-    src = src.masked_fill((weight < 0.25)[None, :, :, None], math.nan)
-    return src.flatten(1, 2)
+    disp = (src - pts).masked_fill((weight < 0.25)[None, :, :, None], math.nan)
+    return disp.flatten(1, 2)
 
 
-def peak_displacement(motion: Motion, points: torch.Tensor, *, align_corners: bool = False) -> float:
-    """The largest distance, in canvas units, that any of the points samples from away from itself over the loop."""
-    phases = frame_phases(64, device=motion.affine.device)
-    src = _tracks(motion, points, phases, align_corners)
-    here = points.to(src).repeat(src.shape[1] // len(points), 1)
-    d = (src - here[None]).norm(dim=-1)
-    return float(torch.nan_to_num(d, nan=0.0).max()) if d.numel() else 0.0
+def peak_displacement(disp: torch.Tensor) -> float:
+    """The largest distance in ``displacements`` (canvas units)."""
+    return float(torch.nan_to_num(disp.norm(dim=-1), nan=0.0).max()) if disp.numel() else 0.0
 
 
-def seam_phases(motion: Motion, num_frames: int, points: torch.Tensor, *, align_corners: bool = False) -> torch.Tensor:
-    """Phases ``(T,)`` for the frames of one loop (of the first motion of the batch), starting at 0.
+def seam_phases(disp: torch.Tensor, num_frames: int) -> torch.Tensor:
+    """Phases ``(T,)`` for the frames of one loop, starting at 0, from the ``displacements`` of the motion.
 
     Speed is the largest step of any point between neighbouring fine phases; steps slower than ``FLOOR`` times the
     mean step are sped up to it. A motion that does not move gets the uniform phases ``2 pi t / T``.
     """
-    uniform = frame_phases(num_frames, device=motion.affine.device)
-    fine = frame_phases(_FINE, device=motion.affine.device)
-    src = _tracks(motion, points, torch.cat((fine, fine[:1] + 2 * math.pi)), align_corners)  # (G + 1, KP, 2)
-    speed = torch.nan_to_num((src[1:] - src[:-1]).norm(dim=-1), nan=0.0).amax(dim=1).double()  # (G,)
+    uniform = frame_phases(num_frames, device=disp.device)
+    speed = torch.nan_to_num((disp[1:] - disp[:-1]).norm(dim=-1), nan=0.0).amax(dim=1).double()  # (G,)
     mean = speed.mean()
     if num_frames < 2 or not mean > 1e-9:
         return uniform
