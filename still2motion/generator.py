@@ -110,17 +110,22 @@ class Generator(torch.nn.Module):
 
     def frames_for(
         self, canvas: torch.Tensor, image: torch.Tensor, box: io.Box, *, motion: str = "auto",
-        front: torch.Tensor | None = None, **request,
+        front: torch.Tensor | None = None, original: np.ndarray | None = None, **request,
     ) -> Iterator[np.ndarray]:
         """The frames of a request: the learned motion (``render_frames``), or a preset / a mask (``render_controlled``).
 
-        ``front`` is the mask ``(1, 1, H, W)`` at the input's resolution; ``request`` the keyword arguments of
-        ``render_frames``.
+        ``front`` is the mask ``(1, 1, H, W)`` at the input's resolution; ``original`` the input as uint8 ``(H, W, 4)``
+        (then, at the input's size, transparent pixels keep its bytes: `keep_clear_bytes`); ``request`` the keyword
+        arguments of ``render_frames``.
         """
         if motion == "auto" and front is None:
-            return self.render_frames(canvas, image, box, **request)
-        front = front.to(image.device) if front is not None else None
-        return self.render_controlled(canvas, image, box, motion=motion, front=front, **request)
+            frames = self.render_frames(canvas, image, box, **request)
+        else:
+            front = front.to(image.device) if front is not None else None
+            frames = self.render_controlled(canvas, image, box, motion=motion, front=front, **request)
+        if original is not None and tuple(request["out_size"]) == original.shape[1::-1]:
+            frames = keep_clear_bytes(frames, original)
+        return frames
 
     def render_controlled(
         self,
@@ -244,9 +249,7 @@ class Generator(torch.nn.Module):
             hard_layers=mode == "nearest" and (resample == "nearest" or io.is_pixel_art(still)),
         )
         canvas_t, image_t = io.to_tensor(canvas)[None].to(device), io.to_tensor(still)[None].to(device)
-        frames = self.frames_for(canvas_t, image_t, box, motion=motion, front=front, **request)
-        if out_size == still.size:
-            frames = keep_clear_bytes(frames, np.asarray(still))
+        frames = self.frames_for(canvas_t, image_t, box, motion=motion, front=front, original=np.asarray(still), **request)
         images = [Image.fromarray(f, "RGBA") for f in frames]
         if out_size == still.size:
             images[0] = still.copy()  # frame 0 is the input, verbatim
