@@ -241,11 +241,13 @@ def silhouette_of(alpha: torch.Tensor, box: Box | None = None) -> Silhouette:
     interior = (padded[:-2, 1:-1] * padded[2:, 1:-1] * padded[1:-1, :-2] * padded[1:-1, 2:]).bool()
     ey, ex = torch.nonzero(inside & ~interior, as_tuple=True)
     edge_stride = max(1, math.ceil(len(ex) / _MAX_POINTS))
+    extremes = torch.stack((ex.argmin(), ex.argmax(), ey.argmin(), ey.argmax()))  # kept however the edge is thinned
+    ex, ey = torch.cat((ex[::edge_stride], ex[extremes])), torch.cat((ey[::edge_stride], ey[extremes]))
     return Silhouette(
         left=xs.min().item() * unit - 1, right=(xs.max().item() + 1) * unit - 1,
         top=ys.min().item() * unit - 1, bottom=(ys.max().item() + 1) * unit - 1,
         frame=frame, points=centres(px, py), weights=alpha[py, px].float().clamp(min=_SILHOUETTE_ALPHA),
-        edge=centres(ex[::edge_stride], ey[::edge_stride]), canvas_size=R,
+        edge=centres(ex, ey), canvas_size=R,
     )
 
 
