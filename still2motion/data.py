@@ -232,12 +232,12 @@ def _natural_key(path: Path) -> list:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
 
 
-def _held_out(entries: list[Path]) -> set[Path]:
-    """The automatic val split of a user folder (see ``FolderDataset``)."""
-    digest = {p: int(hashlib.sha1(p.name.encode()).hexdigest(), 16) for p in entries}
-    held = {p for p, h in digest.items() if h % 10 == 1}
-    if not held and len(entries) >= 2:
-        held = {max(entries, key=digest.__getitem__)}
+def _held_out(names: list[str]) -> set[str]:
+    """The automatic val split of a user folder, among its usable entries (see ``FolderDataset``)."""
+    digest = {n: int(hashlib.sha1(n.encode()).hexdigest(), 16) for n in names}
+    held = {n for n, h in digest.items() if h % 10 == 1}
+    if (not held or len(held) == len(names)) and len(names) >= 2:  # val and train both non-empty
+        held = {max(names, key=digest.__getitem__)}
     return held
 
 
@@ -247,9 +247,10 @@ class FolderDataset(LoopDataset):
     Files that fail to decode, or hold a single frame, are skipped with one warning each naming the file; they
     are listed in ``skipped`` as ``(path, reason)``.
 
-    A folder has no splits of its own, so one is made by file name: ``split="val"`` (or ``"test"``) holds the entries
-    whose ``sha1(name) % 10 == 1`` — or, if none hash there and the folder has two or more, the one with the largest
-    hash — and ``split="train"`` holds the rest; ``split=None`` or ``"all"`` holds everything.
+    A folder has no splits of its own, so one is made by file name among the usable entries (never a still or an
+    unreadable file): ``split="val"`` (or ``"test"``) holds those whose ``sha1(name) % 10 == 1`` — or, if none or all
+    hash there and there are two or more, the one with the largest hash — and ``split="train"`` holds the rest;
+    ``split=None`` or ``"all"`` holds everything. Skipped files are warned about by the ``"train"``/``"all"`` split.
 
     Raises:
         ValueError: the folder holds no usable animation.
@@ -265,9 +266,6 @@ class FolderDataset(LoopDataset):
         self.skipped: list[tuple[str, str]] = []
         entries = [p for p in sorted(self.folder.iterdir(), key=_natural_key)
                    if p.is_dir() or p.suffix.lower() in ANIMATION_SUFFIXES]
-        if split not in (None, "all"):
-            held_out = _held_out(entries)
-            entries = [p for p in entries if (p in held_out) == (split in ("val", "test"))]
         for path in entries:
             try:
                 if path.is_dir():
@@ -282,9 +280,12 @@ class FolderDataset(LoopDataset):
                     raise ValueError("not an animation (1 frame)")
             except (OSError, ValueError, SyntaxError) as exc:
                 self.skipped.append((str(path), str(exc)))
-                logger.warning("skipping %s: %s", path, exc)
+                logger.log(logging.DEBUG if split in ("val", "test") else logging.WARNING, "skipping %s: %s", path, exc)
                 continue
             self.items.append((path.name, [np.ascontiguousarray(f) for f in frames]))
+        if split not in (None, "all"):
+            held_out = _held_out([name for name, _ in self.items])
+            self.items = [item for item in self.items if (item[0] in held_out) == (split in ("val", "test"))]
         if not self.items:
             raise ValueError(f"no usable animations in {self.folder}{'' if split in (None, 'all') else f' (split {split!r})'} (GIF, APNG, animated WebP, or sub-folders of "
                              f"frame PNGs); skipped {len(self.skipped)}")

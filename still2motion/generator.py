@@ -18,7 +18,6 @@ from PIL import Image
 from . import config as cfg
 from . import io, presets
 from .hub import load_weights, read_config, validate_config
-from .io.mask import read_mask
 from .motion import Motion
 from .rendering import render_motion
 
@@ -182,7 +181,7 @@ class Generator(torch.nn.Module):
     @torch.no_grad()
     def animate(
         self,
-        image: str | os.PathLike | Image.Image,
+        image: str | os.PathLike | Image.Image | np.ndarray,
         num_frames: int = cfg.DEFAULT_FRAMES,
         fps: float = cfg.DEFAULT_FPS,
         strength: float = cfg.DEFAULT_STRENGTH,
@@ -195,7 +194,8 @@ class Generator(torch.nn.Module):
         """Turns a still image into a seamlessly looping animation.
 
         Args:
-            image: a path or a PIL image (any mode; animated files use their first frame).
+            image: a path, a PIL image (any mode; animated files use their first frame), or a ``np.uint8`` array
+                ``(H, W, 3)`` (RGB) or ``(H, W, 4)`` (straight RGBA).
             num_frames: frames in one loop (1..``max_frames``); frame t shows loop phase ``2 pi t / num_frames``.
             fps: frames per second (> 0); durations are whole milliseconds summing to ``round(1000 * num_frames / fps)``.
             strength: scales the motion; 0 gives the still image back.
@@ -218,39 +218,8 @@ class Generator(torch.nn.Module):
             ValueError: unreadable or too large image or mask, an unknown motion, or an argument out of range.
             TypeError: an argument of the wrong type.
         """
-        num_frames, fps, strength, resample = cfg.check_request(num_frames, fps, strength, resample)
-        if motion != "auto":
-            presets.get_preset(motion)  # an unknown name fails before any work
-        if seed is not None:
-            seed = cfg.check_int("seed", seed, 0, 2**63 - 1)
-        max_input = int(cfg.limit("max_input_pixels"))
-        if size is not None:
-            size = cfg.check_output_size(size, num_frames=num_frames)
-        elif isinstance(image, Image.Image):  # the output takes the input's size: refuse it before decoding
-            cfg.check_output_size(image.size, getattr(image, "filename", None) or "the image", num_frames)
-        elif isinstance(image, (str, os.PathLike)):
-            cfg.check_output_size(io.read_size(image, max_pixels=max_input), image, num_frames)
-        still = io.read_image(image, max_pixels=max_input).image
-        front = None
-        if mask is not None:
-            front = torch.from_numpy(read_mask(mask, still.size, max_pixels=max_input))[None, None]  # (1, 1, H, W)
-        out_size = size or still.size
-        mode = io.auto_resample(still) if resample == "auto" else resample
-        canvas, box = io.letterbox(still, self.resolution)  # the data loader's rule: training and inference agree
-        device = next(self.parameters()).device
-        request = dict(
-            num_frames=num_frames,
-            strength=strength,
-            noise=self.sample_noise(seed).to(device),
-            mode=mode,
-            out_size=out_size,
-            has_alpha=still.getextrema()[3][0] < 255,
-            # pixel art keeps its exact palette (hard layers); other small images get soft, gap-free layer seams
-            hard_layers=mode == "nearest" and (resample == "nearest" or io.is_pixel_art(still)),
-        )
-        canvas_t, image_t = io.to_tensor(canvas)[None].to(device), io.to_tensor(still)[None].to(device)
-        frames = self.frames_for(canvas_t, image_t, box, motion=motion, front=front, original=np.asarray(still), **request)
-        images = [Image.fromarray(f, "RGBA") for f in frames]
-        if out_size == still.size:
-            images[0] = still.copy()  # frame 0 is the input, verbatim
-        return io.Animation(frames=images, durations_ms=io.durations_for(num_frames, fps), fps=fps)
+        from . import request as rq  # the request path is above the model: imported when used, never a cycle
+
+        req = rq.Request(num_frames=num_frames, fps=fps, strength=strength, seed=seed, resample=resample, size=size,
+                         motion=motion, mask=mask)
+        return rq.animate(self, image, req)

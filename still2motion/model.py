@@ -26,7 +26,6 @@ class Still2Motion(
     pipeline_tag="image-to-video",
     license="apache-2.0",
     tags=["image-to-video", "animation", "sprites", "looping"],
-    repo_url="https://github.com/still2motion/still2motion",
 ):
     """The periodic-warp generator.
 

@@ -9,8 +9,11 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
+import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,12 +26,11 @@ from PIL import Image
 
 from conftest import TX, hand_set_model, sprite
 from still2motion import read_animation
-from still2motion.io import LINE_LIMITS, line_size
+from still2motion.io import FORMATS, LINE_LIMITS, line_size
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium")
-FORMATS = ("apng", "gif", "webp", "line", "line-main", "spritesheet")
 
 
 def _free_port() -> int:
@@ -106,7 +108,7 @@ def test_defaults_give_a_20_frame_apng(app, client, still):
     assert app.MODEL.resolution == 32, "STILL2MOTION_MODEL (the hand-set test model) must be the one loaded"
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", list(FORMATS))
 def test_each_format(client, still, fmt):
     n, fps = 8, 8.0  # one loop of 1000 ms
     preview, download = client.predict(
@@ -129,8 +131,8 @@ def test_each_format(client, still, fmt):
         return
     anim = read_animation(download)
     first = anim.frames[0]
-    if fmt == "apng":
-        assert download == preview or Path(download).read_bytes() == Path(preview).read_bytes()
+    if fmt == "apng":  # the download is the preview's frames, compressed harder
+        assert len(anim.frames) == n and all(np.array_equal(a, b) for a, b in zip(anim.frames, shown))
     elif fmt == "gif":
         assert len(anim.frames) == n and abs(sum(anim.durations_ms) - 1000) <= 10
         np.testing.assert_array_equal(first[..., 3], np.where(want[..., 3] >= 128, 255, 0))  # 1-bit alpha
@@ -167,7 +169,7 @@ def test_oversized_upload_is_a_clear_error(client, still, monkeypatch):
 
 
 def test_impossible_line_request_names_the_rule(client, still):
-    assert "LINE stickers need 5-20 frames, got 24" in _error(client, still, frames=24, format="line")
+    assert "line needs 5-20 frames, got frames 24" in _error(client, still, frames=24, format="line")
     assert "4 s" in _error(client, still, frames=20, fps=2, format="line")
 
 
@@ -229,3 +231,52 @@ def test_real_browser_loads_the_app(app, tmp_path):
     chromium("shot", "--hide-scrollbars", "--window-size=1280,1000", f"--screenshot={shot}")
     image = np.asarray(Image.open(shot).convert("L"))
     assert image.shape == (1000, 1280) and image.std() > 5, "blank screenshot"
+
+
+def test_null_options_mean_the_defaults(client, still):
+    preview, download = client.predict(handle_file(str(still)), frames=None, fps=None, strength=None, seed=0,
+                                       resample=None, format=None, api_name="/animate")
+    anim = read_animation(download)
+    assert len(anim.frames) == 20 and sum(anim.durations_ms) == 2000
+
+
+def test_a_non_ascii_upload_keeps_its_name(client, tmp_path):
+    path = tmp_path / "スプライト 画像.png"
+    sprite(24, 32).save(path)
+    _, download = client.predict(handle_file(str(path)), frames=4, format="gif", api_name="/animate")
+    assert Path(download).name == "スプライト_画像.gif"
+
+
+def test_the_preview_comes_before_the_download(client, still):
+    job = client.submit(handle_file(str(still)), frames=6, format="gif", api_name="/animate")
+    final = job.result()
+    first = job.outputs()[0]
+    assert first[1] is None and len(read_animation(first[0]).frames) == 6  # the preview alone, then...
+    assert Path(final[1]).suffix == ".gif" and len(read_animation(final[1]).frames) == 6  # ...the download
+
+
+def test_the_temp_folder_is_removed_on_sigterm(tmp_path):
+    model_dir = tmp_path / "model"
+    hand_set_model({(TX, 1, "b"): 0.1}).save_pretrained(model_dir)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    port = _free_port()
+    env = {**os.environ, "STILL2MOTION_MODEL": str(model_dir), "TMPDIR": str(tmp), "GRADIO_SERVER_PORT": str(port),
+           "GRADIO_TEMP_DIR": str(tmp / "gradio"), "GRADIO_ANALYTICS_ENABLED": "False"}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:  # up when the port answers
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert proc.poll() is None, proc.stderr.read()
+            time.sleep(0.5)
+        assert list(tmp.glob("still2motion-app-*")), "the app's work folder should exist while it runs"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not list(tmp.glob("still2motion-app-*"))

@@ -9,6 +9,10 @@ from pathlib import Path
 GENERATOR_CHOICES = ("still2motion", "pix2pix", "stn")
 
 
+class ConfigError(ValueError):
+    """A training configuration that cannot work; ``train.py`` prints it as one line, ``train.py: error: ...``."""
+
+
 def _channels(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
@@ -88,28 +92,40 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def check_args(args: argparse.Namespace) -> None:
-    """Raises ``ValueError`` naming the first inconsistent flag."""
+    """Raises ``ConfigError`` naming the first inconsistent flag (the flags alone: ``train/preflight.py`` checks more)."""
     positive = ("resolution", "frames_per_clip", "train_batch_size", "max_train_steps", "gradient_accumulation_steps",
                 "checkpointing_steps", "best_of_k")
     for name in positive:
         if getattr(args, name) < 1:
-            raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
+            raise ConfigError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    rates = ("learning_rate", "discr_learning_rate", "temporal_discr_learning_rate", "max_grad_norm")
+    for name in rates:
+        value = getattr(args, name)
+        if value is not None and not value > 0:  # also refuses nan
+            raise ConfigError(f"--{name} must be > 0, got {value}")
+    for name in [n for n in vars(args) if n.startswith("lambda_")]:
+        if not getattr(args, name) >= 0:
+            raise ConfigError(f"--{name} must be >= 0, got {getattr(args, name)}")
+    if not 0 <= args.ema_decay < 1:
+        raise ConfigError(f"--ema_decay must be in [0, 1), got {args.ema_decay}")
+    if args.dataloader_num_workers < 0:
+        raise ConfigError(f"--dataloader_num_workers must be >= 0, got {args.dataloader_num_workers}")
     if args.checkpoints_total_limit is not None and args.checkpoints_total_limit < 1:
-        raise ValueError(f"--checkpoints_total_limit must be >= 1, got {args.checkpoints_total_limit}")
+        raise ConfigError(f"--checkpoints_total_limit must be >= 1, got {args.checkpoints_total_limit}")
     if args.validation_steps is not None and args.validation_steps < 1:
-        raise ValueError(f"--validation_steps must be >= 1, got {args.validation_steps}")
+        raise ConfigError(f"--validation_steps must be >= 1, got {args.validation_steps}")
     if args.max_train_time_minutes is not None and args.max_train_time_minutes <= 0:
-        raise ValueError(f"--max_train_time_minutes must be > 0, got {args.max_train_time_minutes}")
+        raise ConfigError(f"--max_train_time_minutes must be > 0, got {args.max_train_time_minutes}")
     if args.generator != "still2motion":
         for name in ("num_layers", "num_harmonics", "motion_targets"):
             if getattr(args, name) is not None:
-                raise ValueError(f"--{name} only applies to --generator still2motion, not {args.generator}")
+                raise ConfigError(f"--{name} only applies to --generator still2motion, not {args.generator}")
         if args.reversal_invariant:
-            raise ValueError(f"--reversal_invariant only applies to --generator still2motion, not {args.generator}")
+            raise ConfigError(f"--reversal_invariant only applies to --generator still2motion, not {args.generator}")
     if args.push_to_hub and not args.hub_model_id:
-        raise ValueError("--push_to_hub needs --hub_model_id")
+        raise ConfigError("--push_to_hub needs --hub_model_id")
     if args.report_to not in ("tensorboard", "none"):
-        raise ValueError(f"--report_to must be 'tensorboard' or 'none', got {args.report_to!r}")
+        raise ConfigError(f"--report_to must be 'tensorboard' or 'none', got {args.report_to!r}")
 
 
 def model_config(args: argparse.Namespace) -> dict:
@@ -123,9 +139,9 @@ def model_config(args: argparse.Namespace) -> dict:
         try:
             config = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"--model_config is neither a JSON file nor a JSON object: {exc}") from None
+            raise ConfigError(f"--model_config is neither a JSON file nor a JSON object: {exc}") from None
         if not isinstance(config, dict):
-            raise ValueError(f"--model_config must be a JSON object, got {type(config).__name__}")
+            raise ConfigError(f"--model_config must be a JSON object, got {type(config).__name__}")
     for name in ("num_layers", "num_harmonics", "block_out_channels"):
         if getattr(args, name) is not None:
             config[name] = getattr(args, name)

@@ -23,18 +23,19 @@ def _from_rgba(rgba: Image.Image) -> Image.Image:
 
 
 def read_mask(
-    source: str | os.PathLike | Image.Image | np.ndarray, size: tuple[int, int], *, max_pixels: int = DEFAULT_MAX_PIXELS
+    source: str | os.PathLike | Image.Image | np.ndarray, size: tuple[int, int] | None, *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> np.ndarray:
     """Reads a mask and resizes it to ``size``.
 
     Args:
         source: a path, a PIL image (any mode), or an array: ``(H, W)`` bool, uint8 (0..255) or float (0..1), or
             ``(H, W, 3 | 4)`` uint8.
-        size: ``(width, height)`` of the image the mask applies to.
+        size: ``(width, height)`` of the image the mask applies to; ``None`` keeps the mask's own size.
         max_pixels: refuse larger mask files.
 
     Returns:
-        ``float32 (height, width)`` weights in ``[0, 1]``; 1 = moves.
+        ``float32 (height, width)`` weights in ``[0, 1]``; 1 = moves. (Such an array read again is used as it is.)
 
     Raises:
         FileNotFoundError: ``source`` is a path that does not exist.
@@ -62,6 +63,6 @@ def read_mask(
             raise ValueError(f"mask {exc}") from None
     else:
         raise TypeError(f"mask must be a path, a PIL image or a numpy array, got {type(source).__name__}")
-    if gray.size != tuple(size):
+    if size is not None and gray.size != tuple(size):
         gray = gray.resize(tuple(size), Image.Resampling.BILINEAR)
     return np.asarray(gray, dtype=np.float32) / 255.0
