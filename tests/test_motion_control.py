@@ -190,3 +190,47 @@ def test_a_preset_moves_tiny_pixel_art_by_a_whole_pixel():
     tiny.paste((200, 40, 40, 255), (2, 3, 6, 8))  # 4 x 5 on the bottom edge
     frames = _arrays(random_model().animate(tiny, num_frames=20, motion="bob"))
     assert sum(not np.array_equal(f, frames[0]) for f in frames) >= 5
+
+
+# the CLI: --motion, --mask, --motion list
+
+
+def test_cli_motion_list_needs_no_input_or_output(capsys):
+    from still2motion import cli
+    from still2motion.presets import PRESET_NAMES
+
+    assert cli.main(["animate", "--motion", "list"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split()[0] for line in lines] == ["auto", *PRESET_NAMES]
+
+
+def test_cli_preset_with_a_mask_moves_only_the_masked_part(tmp_path, capsys):
+    from still2motion import cli, read_animation
+
+    still = _textured()
+    arr = np.asarray(still).copy()
+    arr[..., 3] = np.maximum(arr[..., 3], 1)  # no fully transparent pixel: every byte must survive the APNG writer
+    Image.fromarray(arr, "RGBA").save(tmp_path / "in.png")
+    mask = np.zeros((48, 64), np.uint8)
+    mask[20:36, 24:44] = 255
+    Image.fromarray(mask, "L").save(tmp_path / "mask.png")
+    argv = ["animate", str(tmp_path / "in.png"), "-o", str(tmp_path / "out.png"), "--frames", "8",
+            "--motion", "wiggle", "--mask", str(tmp_path / "mask.png")]
+    assert cli.main(argv) == 0, capsys.readouterr().err
+    frames = np.stack(read_animation(tmp_path / "out.png").frames)
+    far = _distance_to(mask > 0) > 5.5
+    assert all(np.array_equal(f[far], arr[far]) for f in frames)
+    assert any(not np.array_equal(f, arr) for f in frames[1:])
+
+
+@pytest.mark.parametrize("flags, match", [(["--motion", "jump"], "--motion must be auto or one of"),
+                                          (["--mask", "nowhere.png"], "mask: cannot read 'nowhere.png'")])
+def test_cli_bad_motion_or_mask_is_one_line_before_any_output(tmp_path, capsys, monkeypatch, flags, match):
+    from still2motion import cli
+
+    monkeypatch.chdir(tmp_path)
+    _pixel_sprite().save("in.png")
+    assert cli.main(["animate", "in.png", "-o", "out.gif", *flags]) == 1
+    err = capsys.readouterr().err.strip()
+    assert match in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "out.gif").exists()

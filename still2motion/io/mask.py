@@ -59,8 +59,10 @@ def read_mask(
     elif isinstance(source, (str, os.PathLike, Image.Image)):
         try:
             gray = _from_rgba(read_image(source, max_pixels=max_pixels).image)
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(f"mask: {exc}") from None
         except ValueError as exc:
-            raise ValueError(f"mask {exc}") from None
+            raise ValueError(f"mask: {exc}") from None
     else:
         raise TypeError(f"mask must be a path, a PIL image or a numpy array, got {type(source).__name__}")
     if size is not None and gray.size != tuple(size):
