@@ -79,6 +79,23 @@ def time_it(fn, repeats: int, burn_in: int = 2) -> dict:
     return {"median_s": statistics.median(times), "p90_s": float(np.percentile(times, 90)), "runs": repeats}
 
 
+def time_interleaved(calls: dict, repeats: int, burn_in: int = 1) -> dict:
+    """``time_it`` for several calls at once, one run of each in turn per repeat."""
+    for fn in calls.values():
+        for _ in range(burn_in):
+            fn()
+    times = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, fn in calls.items():
+            start = time.perf_counter()
+            fn()
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            times[name].append(time.perf_counter() - start)
+    return {name: {"median_s": statistics.median(t), "p90_s": float(np.percentile(t, 90)), "runs": repeats}
+            for name, t in times.items()}
+
+
 def test_image(size: int) -> Image.Image:
     rng = np.random.default_rng(0)
     arr = np.zeros((size, size, 4), np.uint8)
@@ -114,13 +131,14 @@ def main() -> None:
     with torch.no_grad():
         x = torch.randn(1, 3, 256, 256)
         rows["pix2pix forward 256 (60 ch)"] = time_it(lambda: pix2pix(x), args.repeats)
-    rows[f"animate 256x256 x{args.frames}"] = time_it(lambda: model.animate(small, num_frames=args.frames, resample="bilinear"), args.repeats)
     presets = () if args.no_presets else PRESET_NAMES
+    # auto and the presets are timed round-robin, so a machine whose load changes during the run affects them alike
+    calls = {f"animate 256x256 x{args.frames}": lambda: model.animate(small, num_frames=args.frames, resample="bilinear")}
     for preset in presets:
-        rows[f"{preset} 256x256 x{args.frames}"] = time_it(
-            lambda preset=preset: model.animate(small, num_frames=args.frames, resample="bilinear", motion=preset),
-            args.repeats,
+        calls[f"{preset} 256x256 x{args.frames}"] = (
+            lambda preset=preset: model.animate(small, num_frames=args.frames, resample="bilinear", motion=preset)
         )
+    rows.update(time_interleaved(calls, args.repeats))
     for name, other in compare.items():
         rows[f"{name} animate 256x256 x{args.frames}"] = time_it(
             lambda other=other: other.animate(small, num_frames=args.frames, resample="bilinear"), args.repeats
