@@ -109,18 +109,20 @@ class Generator(torch.nn.Module):
 
     def frames_for(
         self, canvas: torch.Tensor, image: torch.Tensor, box: io.Box, *, motion: str = "auto",
-        front: torch.Tensor | None = None, original: np.ndarray | None = None, **request,
+        front: torch.Tensor | np.ndarray | None = None, original: np.ndarray | None = None, **request,
     ) -> Iterator[np.ndarray]:
         """The frames of a request: the learned motion (``render_frames``), or a preset / a mask (``render_controlled``).
 
-        ``front`` is the mask ``(1, 1, H, W)`` at the input's resolution; ``original`` the input as uint8 ``(H, W, 4)``
+        ``front`` is the mask, ``(H, W)`` or ``(1, 1, H, W)`` in ``[0, 1]`` at the input's resolution (see
+        ``io.mask.read_mask``); ``original`` the input as uint8 ``(H, W, 4)``
         (then, at the input's size, transparent pixels keep its bytes: `keep_clear_bytes`); ``request`` the keyword
         arguments of ``render_frames``.
         """
         if motion == "auto" and front is None:
             frames = self.render_frames(canvas, image, box, **request)
         else:
-            front = front.to(image.device) if front is not None else None
+            if front is not None:
+                front = torch.as_tensor(front, dtype=image.dtype).reshape(1, 1, *image.shape[-2:]).to(image.device)
             frames = self.render_controlled(canvas, image, box, motion=motion, front=front, **request)
         if original is not None and tuple(request["out_size"]) == original.shape[1::-1]:
             frames = keep_clear_bytes(frames, original)

@@ -207,9 +207,7 @@ def render(model, still: Still, request: Request, *, progress: Progress | None =
     mode = io.auto_resample(image) if request.resample == "auto" else request.resample
     canvas, box = io.letterbox(image, model.resolution)  # the data loader's rule: training and inference agree
     device = next(model.parameters()).device
-    front = None
-    if request.mask is not None:  # (1, 1, H, W) at the input's size
-        front = torch.from_numpy(read_mask(request.mask, image.size))[None, None].to(device)
+    front = None if request.mask is None else read_mask(request.mask, image.size)  # (H, W) at the input's size
     frames = model.frames_for(
         io.to_tensor(canvas)[None].to(device),
         io.to_tensor(image)[None].to(device),
