@@ -26,11 +26,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 
 import still2motion
 from still2motion import config as cfg
 from still2motion import io
 from still2motion import request as rq
+from still2motion.presets import PRESETS
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ MODEL_NAME = cfg.resolve_model(None)  # what load_model(None) loads: $STILL2MOTI
 MODEL = still2motion.load_model(MODEL_NAME)  # the one model every request uses; never reloaded
 
 FORMAT_CHOICES = [(f.label, f.name) for f in io.FORMATS.values()]  # the format table, in its order
+MOTION_CHOICES = [("Auto (learned)", "auto")] + [(f"{name.capitalize()}: {p.description}", name) for name, p in PRESETS.items()]
 # How the request's fields are spelled in messages: the /animate parameter names.
 NAMES = {"num_frames": "frames"}
 # The Space's own caps (its sliders), tighter than the CLI's limits (config.py) so one request cannot hold a worker
@@ -113,6 +116,21 @@ def _error(exc: BaseException, image: str) -> gr.Error:
     return gr.Error(str(exc).replace(str(image), Path(image).name))
 
 
+def _brushed(mask: dict | None):
+    """The painted part of the brush editor's value (its layers' alpha, all layers together), or ``None`` when
+    nothing is painted: ``bool (H, W)``."""
+    if not mask or not mask.get("layers"):
+        return None
+    alphas = [np.asarray(layer.convert("RGBA"))[..., 3] > 0 for layer in mask["layers"] if layer is not None]
+    painted = np.logical_or.reduce(alphas) if alphas else None
+    return painted if painted is not None and painted.any() else None
+
+
+def _editor_background(image: str | None):
+    """Shows the uploaded still under the brush, with nothing painted yet."""
+    return {"background": image, "layers": [], "composite": image} if image else None
+
+
 def animate(
     image: str | None,
     frames: int | None = cfg.DEFAULT_FRAMES,
@@ -121,9 +139,12 @@ def animate(
     seed: int | None = cfg.DEFAULT_SEED,
     resample: str | None = "auto",
     format: str | None = "apng",
+    motion: str | None = "auto",
+    mask: dict | None = None,
 ):
     """Animates the uploaded still: yields the preview as soon as it is rendered (a fast APNG), then
-    ``(preview APNG path, download path in the chosen format)``. ``None`` for any option means its default."""
+    ``(preview APNG path, download path in the chosen format)``. ``None`` for any option means its default.
+    ``motion`` is ``auto`` or a preset; ``mask`` the brush editor's value (what is painted moves)."""
     if not image:
         raise gr.Error("Upload an image first (PNG, WebP, JPEG, or the first frame of a GIF/APNG).")
     request = rq.Request(
@@ -133,6 +154,8 @@ def animate(
         seed=None if seed is None else int(seed),
         resample=resample or "auto",
         format=format or "apng",
+        motion=motion or "auto",
+        mask=_brushed(mask),
     )
     out_dir = _request_dir()
     try:
@@ -223,10 +246,20 @@ with gr.Blocks(title=TITLE, delete_cache=GRADIO_CACHE_CLEANUP) as demo:
                 )
             )
             gr.Examples(examples=[[str(p)] for p in EXAMPLES], inputs=[image], label="CC0 examples (Kenney)")
+            brush = gr.ImageEditor(
+                type="pil",
+                label="Brush (optional): paint what moves; the rest stays",
+                brush=gr.Brush(colors=["#ff3070"], color_mode="fixed", default_size=12),
+                layers=False,
+                sources=(),
+                transforms=(),
+                height=300,
+            )
         with gr.Column(scale=1, min_width=300):
             with gr.Row():
                 frames = gr.Slider(1, APP_MAX_FRAMES, value=cfg.DEFAULT_FRAMES, step=1, precision=0, label="Frames")
                 fps = gr.Slider(1, APP_MAX_FPS, value=cfg.DEFAULT_FPS, step=0.5, label="FPS")
+            motion = gr.Dropdown(MOTION_CHOICES, value="auto", label="Motion")
             strength = gr.Slider(0.0, APP_MAX_STRENGTH, value=cfg.DEFAULT_STRENGTH, step=0.05, label="Motion strength (0 = still)")
             with gr.Row(equal_height=True):
                 seed = gr.Number(value=cfg.DEFAULT_SEED, precision=0, minimum=0, label="Seed (which motion)", scale=3)
@@ -248,11 +281,12 @@ with gr.Blocks(title=TITLE, delete_cache=GRADIO_CACHE_CLEANUP) as demo:
 
     # The seed is drawn in the browser: no server round trip and no extra API endpoint.
     random_seed.click(None, None, seed, js="() => Math.floor(Math.random() * 2147483647)")
-    for option in (frames, fps, strength, seed, resample, format):
+    image.change(_editor_background, image, brush, api_visibility="private", queue=False)
+    for option in (frames, fps, strength, seed, resample, format, motion):
         _none_is_default(option)
     run.click(
         animate,
-        inputs=[image, frames, fps, strength, seed, resample, format],
+        inputs=[image, frames, fps, strength, seed, resample, format, motion, brush],
         outputs=[preview, download],
         api_name="animate",
     )

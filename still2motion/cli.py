@@ -28,11 +28,13 @@ EXAMPLES = """examples:
   still2motion animate cat.png -o sticker.png --format line          # LINE animated sticker
   still2motion animate sprites/ -o out/ --format webp                # a folder of stills -> a folder
   still2motion animate big.png -o big.png --size 512x384 --optimize none
+  still2motion animate cat.png -o cat.gif --motion sway --mask tail.png   # a preset, only the tail moves
+  still2motion animate --motion list                                   # the presets, one a line
 """
 # How the request's fields are spelled on the command line, for messages; every writer option is --its-name.
 NAMES = {
     "num_frames": "--frames", "fps": "--fps", "strength": "--strength", "seed": "--seed", "resample": "--resample",
-    "size": "--size", "format": "--format", **{name: "--" + name.replace("_", "-") for name in io.OPTIONS},
+    "size": "--size", "format": "--format", "motion": "--motion", "mask": "--mask", **{name: "--" + name.replace("_", "-") for name in io.OPTIONS},
 }
 PROGRESS_DELAY_S = 2.0  # show progress only for work that takes longer than this
 
@@ -79,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"output format (default: from the output extension, apng for a folder). {formats}")
     p.add_argument("--resample", choices=cfg.RESAMPLE_MODES, default="auto",
                    help="pixel sampling; auto = nearest for small sprites (<= 128 px) and pixel art (default: auto)")
+    p.add_argument("--motion", default="auto", metavar="NAME",
+                   help="auto (the learned motion) or a preset: breathe, bob, sway, bounce, float, pulse, wiggle, shake, "
+                        "spin; '--motion list' describes them (default: auto)")
+    p.add_argument("--mask", default=None, metavar="PATH",
+                   help="image of what moves: white moves, black stays (or the painted part of a transparent layer)")
     p.add_argument("--size", type=_size, default=None, metavar="WxH",
                    help="render at this size instead of the input's (default: the input's, or the format's own)")
     for option in io.OPTIONS.values():  # the writer options of the format table, each as --name
@@ -130,7 +137,7 @@ def _request(args) -> rq.Request:
     options = {name: getattr(args, name) for name in io.OPTIONS if getattr(args, name) is not None}
     return rq.Request(num_frames=args.frames, fps=args.fps, strength=args.strength,
                       seed=None if args.seed == -1 else args.seed, resample=args.resample, size=args.size,
-                      format=args.format, options=options)
+                      format=args.format, options=options, motion=args.motion, mask=args.mask)
 
 
 def _fail(message: str) -> int:
@@ -187,8 +194,23 @@ def animate_command(args) -> int:
     return 1 if failed else 0
 
 
+def _asks_for_motion_list(argv: list[str]) -> bool:
+    """``still2motion animate --motion list`` (or ``--motion=list``), whatever else is on the line."""
+    if not argv or argv[0] != "animate":
+        return False
+    pairs = zip(argv[1:], argv[2:])
+    return "--motion=list" in argv[1:] or any(a == "--motion" and b == "list" for a, b in pairs)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs the CLI; returns the exit status (0 success, 1 failure, 2 bad usage, 130 interrupted)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if _asks_for_motion_list(argv):  # needs no input or output
+        from .presets import preset_table
+
+        print(f"{'auto':<8} {'learned':>9}  the learned motion, from what the model sees (the default)")
+        print("\n".join(preset_table()))
+        return 0
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -14,9 +14,9 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-from . import io
 from .generator import Generator
-from .motion import Motion, layer_images, render, render_loop
+from .motion import Motion, layer_images, render
+from .rendering import render_motion
 from .unet import UNet
 
 class Still2Motion(
@@ -137,12 +137,14 @@ class Still2Motion(
         layers = layer_images(image, motion.masks, box, self.resolution, self.align_corners)
         return render(layers, motion, phases, box=box, canvas_size=self.resolution, align_corners=self.align_corners)
 
+    def predict_motion(self, canvas: torch.Tensor, noise: torch.Tensor, has_alpha: bool) -> Motion:
+        return self(canvas, noise, canvas.new_tensor([float(has_alpha)])).scaled(self.motion_scale)
+
     def render_frames(
         self, canvas, image, box, *, num_frames, strength, noise, mode, out_size, has_alpha, hard_layers=False
     ) -> Iterator[np.ndarray]:
-        motion = self(canvas, noise, canvas.new_tensor([float(has_alpha)])).scaled(strength * self.motion_scale)
-        for frames in render_loop(
-            image, motion, num_frames, box=box, canvas_size=self.resolution, out_size=out_size, mode=mode,
-            align_corners=self.align_corners, hard_layers=hard_layers,
-        ):
-            yield from io.from_tensor(frames)  # (t, H, W, 4) uint8
+        motion = self.predict_motion(canvas, noise, has_alpha).scaled(strength)
+        yield from render_motion(
+            image, canvas, motion, box, canvas_size=self.resolution, num_frames=num_frames, out_size=out_size,
+            mode=mode, align_corners=self.align_corners, hard_layers=hard_layers,
+        )

@@ -198,8 +198,11 @@ def render_loop(
     mode: str = "bilinear",
     align_corners: bool = False,
     hard_layers: bool = False,
+    phases: torch.Tensor | None = None,
 ) -> Iterator[torch.Tensor]:
     """The frames of one loop of a full-resolution image ``(1, 4, H, W)``, a few at a time: ``(t, 4, h, w)`` chunks.
+
+    ``phases`` ``(T,)`` overrides the uniform ``frame_phases(num_frames)`` (see ``timing.seam_phases``).
 
     With ``hard_layers`` (and ``mode="nearest"``) each pixel belongs to one layer, so every output pixel is one input
     pixel and a palette stays exact; soft layers instead blend where layers part, which leaves no gaps.
@@ -211,7 +214,8 @@ def render_loop(
     layers = layer_images(image, motion.masks, box, canvas_size, align_corners)
     out_w, out_h = out_size
     chunk = max(1, min(8, _CHUNK_FLOATS // (layers.shape[1] * 4 * out_w * out_h)))
-    phases = frame_phases(num_frames, device=image.device)
+    if phases is None:
+        phases = frame_phases(num_frames, device=image.device)
     for frames in render_chunks(
         layers, motion, phases, chunk_size=chunk, box=box, canvas_size=canvas_size,
         out_size=out_size, mode=mode, align_corners=align_corners,

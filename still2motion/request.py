@@ -26,6 +26,7 @@ from PIL import Image
 
 from . import config as cfg
 from . import io
+from .io.mask import read_mask
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,9 @@ class Request:
         format: a name of ``io.FORMATS``; ``None``: from the output's extension (``"apng"`` without an output).
         options: writer options the format takes (``io.FORMATS[name].options``): ``quality``, ``dither``,
             ``optimize``, ...
+        motion: ``"auto"`` (the learned motion) or a preset name (``presets.PRESET_NAMES``).
+        mask: what moves (white moves, black stays; a mask with transparency is read from its alpha): a path, a PIL
+            image or an array, resized to the input. `check` reads it (a float array ``(H, W)`` afterwards).
     """
 
     num_frames: int = cfg.DEFAULT_FRAMES
@@ -62,7 +66,8 @@ class Request:
     size: tuple[int, int] | None = None
     format: str | None = None
     options: Mapping[str, object] = field(default_factory=dict)
-    # Motion control (presets, the brush) adds its fields here: motion: str = "auto", mask: ImageInput | None = None.
+    motion: str = "auto"
+    mask: ImageInput | None = None
 
 
 def _name(names: Mapping[str, str], key: str) -> str:
@@ -118,8 +123,17 @@ def check(request: Request, *, output: str | os.PathLike | None = None, names: M
             f"{fmt} loops last at most {row.max_loop_ms / 1000:g} s, but {num_frames} frames at {fps:g} fps last "
             f"{loop_ms / 1000:g} s; use fewer {n('num_frames')} or a higher {n('fps')}"
         )
+    motion = request.motion
+    if motion != "auto":
+        from .presets import PRESET_NAMES  # imported only when a preset is asked for (it needs torch)
+
+        if not isinstance(motion, str) or motion not in PRESET_NAMES:
+            raise ValueError(f"{n('motion')} must be auto or one of {', '.join(PRESET_NAMES)}; got {motion!r}")
+    mask = request.mask
+    if mask is not None:
+        mask = read_mask(mask, None, max_pixels=int(cfg.limit("max_input_pixels")))  # unreadable: fails here, early
     return dataclasses.replace(request, num_frames=num_frames, fps=fps, strength=strength, resample=resample,
-                               seed=seed, size=size, format=fmt, options=options)
+                               seed=seed, size=size, format=fmt, options=options, motion=motion, mask=mask)
 
 
 def _resolve_format(format: str | None, output, names: Mapping[str, str]) -> str:
@@ -195,10 +209,14 @@ def render(model, still: Still, request: Request, *, progress: Progress | None =
     mode = io.auto_resample(image) if request.resample == "auto" else request.resample
     canvas, box = io.letterbox(image, model.resolution)  # the data loader's rule: training and inference agree
     device = next(model.parameters()).device
-    frames = model.render_frames(
+    front = None if request.mask is None else read_mask(request.mask, image.size)  # (H, W) at the input's size
+    frames = model.frames_for(
         io.to_tensor(canvas)[None].to(device),
         io.to_tensor(image)[None].to(device),
         box,
+        motion=request.motion,
+        front=front,
+        original=np.asarray(image),  # at the input's size, transparent pixels keep their bytes
         num_frames=request.num_frames,
         strength=request.strength,
         noise=model.sample_noise(request.seed).to(device),

@@ -97,7 +97,8 @@ def test_one_named_endpoint_with_optional_parameters(client):
     params = [(p["parameter_name"], p["parameter_has_default"], p["parameter_default"])
               for p in api["named_endpoints"]["/animate"]["parameters"]]
     assert params == [("image", False, None), ("frames", True, 20), ("fps", True, 10.0), ("strength", True, 1.0),
-                      ("seed", True, 0), ("resample", True, "auto"), ("format", True, "apng")]
+                      ("seed", True, 0), ("resample", True, "auto"), ("format", True, "apng"),
+                      ("motion", True, "auto"), ("mask", True, None)]
     assert len(api["named_endpoints"]["/animate"]["returns"]) == 2
 
 
@@ -251,13 +252,35 @@ def test_real_browser_loads_the_app(app, tmp_path):
     dom = chromium("dom", "--dump-dom").stdout
     assert "<title>still2motion" in dom
     assert 'type="file"' in dom and "Drop Image Here" in dom  # the upload component rendered, not a spinner
-    assert "Animate" in dom and "Download format" in dom
+    assert "Animate" in dom and "Download format" in dom and "Motion" in dom
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "app.png"
     shot.unlink(missing_ok=True)
     chromium("shot", "--hide-scrollbars", "--window-size=1280,1000", f"--screenshot={shot}")
     image = np.asarray(Image.open(shot).convert("L"))
     assert image.shape == (1000, 1280) and image.std() > 5, "blank screenshot"
+
+
+def test_a_preset_with_a_brushed_mask_moves_only_the_painted_part(client, tmp_path):
+    # an opaque textured still (every pixel visible), a stroke painted over its middle on the brush layer
+    rng = np.random.default_rng(0)
+    arr = rng.integers(0, 256, size=(48, 64, 4), dtype=np.uint8)
+    arr[..., 3] = 255
+    Image.fromarray(arr, "RGBA").save(tmp_path / "still.png")
+    layer = np.zeros((48, 64, 4), np.uint8)
+    layer[18:34, 24:40] = (255, 48, 112, 255)
+    Image.fromarray(layer, "RGBA").save(tmp_path / "layer.png")
+    brush = {"background": handle_file(str(tmp_path / "still.png")), "layers": [handle_file(str(tmp_path / "layer.png"))],
+             "composite": None}
+    _, download = client.predict(handle_file(str(tmp_path / "still.png")), frames=8, motion="shake", mask=brush,
+                                 api_name="/animate")
+    frames = np.stack(read_animation(download).frames)
+    ys, xs = np.mgrid[:48, :64]
+    far = (np.maximum(np.maximum(18 - ys, ys - 33), np.maximum(24 - xs, xs - 39)) > 6)  # > 6 px from the stroke
+    assert all(np.array_equal(f[far], arr[far]) for f in frames), "pixels far from the brush stroke must not change"
+    assert any(not np.array_equal(f[~far], arr[~far]) for f in frames[1:]), "the painted part moves"
+    with pytest.raises(AppError, match="jump"):
+        client.predict(handle_file(str(tmp_path / "still.png")), motion="jump", api_name="/animate")
 
 
 def test_null_options_mean_the_defaults(client, still):
