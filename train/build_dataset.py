@@ -49,8 +49,9 @@ class Report:
 
 
 # Sources held out of training entirely: the unseen-style protocol (docs/evaluation.md). Their characters go to
-# unseen-val (iterate on it) or unseen-test (report once per shipped model), never to train/val/test.
-HELD_OUT_SOURCES = ("supertux",)
+# unseen-val (iterate on it) or unseen-test (report once per shipped model), never to train/val/test. Besides
+# SuperTux, every source whose art licence does not fit the weights' (``PACKAGE.training = False``) is held out.
+HELD_OUT_SOURCES = ("supertux",) + tuple(name for name, module in SOURCES.items() if not module.PACKAGE.training)
 UNSEEN_SPLITS = ("unseen-val", "unseen-test")
 
 
