@@ -155,7 +155,7 @@ def write_sequence(job: tuple[SeqSpec, str, int]) -> tuple[str, int, str | None]
 def remove_stale(root: Path, keep: set[str]) -> int:
     """Deletes sequence folders under the splits that the new manifest does not list (filters changed)."""
     removed = 0
-    for split in SPLITS:
+    for split in SPLITS + UNSEEN_SPLITS:
         d = root / split
         if not d.is_dir():
             continue

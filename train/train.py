@@ -73,7 +73,7 @@ def build_accelerator(args) -> Accelerator:
 def build_datasets(args):
     """``(train, val or None)``; a user folder's own val split is whatever ``open_dataset`` gives for ``"val"``."""
     kw = {"resolution": args.resolution, "num_targets": args.frames_per_clip, "seed": args.seed}
-    train = open_dataset(args.data_dir, "train", **kw)
+    train = open_dataset(args.data_dir, "train", **kw, style_augment=getattr(args, "style_augment", "none"))
     try:
         val = open_dataset(args.data_dir, "val", **{**kw, "augment": False})
     except (FileNotFoundError, ValueError) as exc:

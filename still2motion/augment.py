@@ -1,0 +1,214 @@
+"""Style augmentation of training clips: the same random colour, edge and resampling change on every frame.
+
+A clip is ``x (N, 4, R, R)``, premultiplied RGBA float in ``[0, 1]`` (the input frame first, then its targets). Each
+transform here is a pure function of ``x`` and explicit parameters and acts on every frame alike, so the input and its
+targets always get the same change, and none moves a pixel: geometry (flip, scale, position, nearest vs bilinear
+sampling) stays in ``data.LoopDataset._augment``, whose ``(flip, scale, tx, ty)`` the fitted motion targets follow.
+``style_transform`` draws which transforms apply, and their parameters, from a ``StyleConfig``; ``STYLE_PRESETS``
+holds ``none``, ``default`` and ``strong`` (the ``--style_augment`` choices; docs/data-sources.md lists them).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+_EPS = 1e-6
+_LUMA = (0.299, 0.587, 0.114)
+
+
+@dataclass(frozen=True)
+class StyleConfig:
+    """Probability (``*_p``) and range of each transform, and the geometry used with them."""
+
+    hue_p: float = 0.3  # rotate hues about the grey axis by U(-pi, pi)
+    permute_p: float = 0.1  # a random permutation of R, G, B (a palette swap)
+    saturation_p: float = 0.3
+    saturation: tuple[float, float] = (0.5, 1.6)  # factor, log-uniform
+    contrast_p: float = 0.3
+    contrast: tuple[float, float] = (0.7, 1.4)  # factor about the input frame's mean luma, log-uniform
+    posterize_p: float = 0.15
+    posterize_levels: tuple[int, int] = (4, 8)  # levels per channel, uniform integer
+    outline_p: float = 0.15  # 1 px dark outline added (alpha dilation)
+    erode_p: float = 0.1  # 1 px of the silhouette removed (alpha erosion), not if it would take half of it
+    blur_p: float = 0.1  # 3x3 binomial blur
+    sharpen_p: float = 0.1  # unsharp mask, amount U(0.5, 1.5)
+    pixelate_p: float = 0.15  # area down by 2 or 3, nearest up: chunky pixels
+    smooth_p: float = 0.1  # bilinear down by 2 and up: soft, painted-looking edges
+    # geometry (applied by the loader, motion targets follow it)
+    affine_p: float = 0.6
+    scale_range: tuple[float, float] = (0.75, 1.25)  # log-uniform
+    translate: float = 0.12  # fraction of the canvas half-width
+    nearest_p: float = 0.5  # nearest-neighbour rather than bilinear sampling for the scale/shift
+
+
+STYLE_PRESETS: dict[str, StyleConfig | None] = {
+    "none": None,
+    "default": StyleConfig(),
+    "strong": StyleConfig(hue_p=0.5, permute_p=0.2, saturation_p=0.5, saturation=(0.25, 2.0), contrast_p=0.5,
+                          contrast=(0.5, 1.8), posterize_p=0.3, posterize_levels=(3, 6), outline_p=0.25, erode_p=0.15,
+                          blur_p=0.15, sharpen_p=0.15, pixelate_p=0.25, smooth_p=0.15, affine_p=0.8,
+                          scale_range=(0.6, 1.3), translate=0.2),
+}
+
+
+def style_config(name: str) -> StyleConfig | None:
+    """The preset called ``name``.
+
+    Raises:
+        ValueError: not one of ``STYLE_PRESETS``.
+    """
+    if name not in STYLE_PRESETS:
+        raise ValueError(f"style_augment must be one of {sorted(STYLE_PRESETS)}, got {name!r}")
+    return STYLE_PRESETS[name]
+
+
+# -- colour, in straight (un-premultiplied) RGB; alpha is untouched
+def _straight(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    a = x[:, 3:4]
+    return (x[:, :3] / a.clamp_min(_EPS)).clamp(0, 1) * (a > 0), a  # (N, 3, H, W), (N, 1, H, W)
+
+
+def _premultiplied(rgb: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    return torch.cat((rgb.clamp(0, 1) * a, a), dim=1)
+
+
+def hue_matrix(angle: float) -> torch.Tensor:
+    """The 3x3 rotation of RGB about the grey axis by ``angle`` radians (greys stay grey)."""
+    k = torch.full((3,), 1 / math.sqrt(3.0), dtype=torch.float64)
+    cross = torch.tensor([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]], dtype=torch.float64)
+    m = math.cos(angle) * torch.eye(3, dtype=torch.float64) + (1 - math.cos(angle)) * torch.outer(k, k)
+    return (m + math.sin(angle) * cross).float()
+
+
+def color_transform(x: torch.Tensor, *, matrix: torch.Tensor | None = None, saturation: float = 1.0,
+                    contrast: float = 1.0, contrast_mean: float = 0.5, levels: int = 0) -> torch.Tensor:
+    """Colour changes in one pass: ``matrix`` (hue rotation / channel permutation), saturation about each pixel's
+    luma, contrast about ``contrast_mean``, then posterisation to ``levels`` per channel (0 = off)."""
+    rgb, a = _straight(x)
+    if matrix is not None:
+        rgb = torch.einsum("ij,njhw->nihw", matrix.to(rgb), rgb)
+    if saturation != 1.0:
+        luma = sum(w * rgb[:, i : i + 1] for i, w in enumerate(_LUMA))
+        rgb = luma + saturation * (rgb - luma)
+    if contrast != 1.0:
+        rgb = contrast_mean + contrast * (rgb - contrast_mean)
+    if levels:
+        rgb = torch.round(rgb.clamp(0, 1) * (levels - 1)) / (levels - 1)
+    return _premultiplied(rgb, a)
+
+
+def mean_luma(frame: torch.Tensor) -> float:
+    """Alpha-weighted mean luma of one premultiplied frame ``(4, H, W)`` (0.5 if it is empty)."""
+    a = frame[3].sum()
+    if a <= _EPS:
+        return 0.5
+    return float(sum(w * frame[i].sum() for i, w in enumerate(_LUMA)) / a)
+
+
+# -- edges
+def add_outline(x: torch.Tensor, color: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> torch.Tensor:
+    """A 1 px outline of ``color`` around the silhouette (alpha dilated by a 3x3 max, new pixels coloured)."""
+    a = x[:, 3:4]
+    ring = (F.max_pool2d(a, 3, stride=1, padding=1) - a).clamp_min(0)  # (N, 1, H, W)
+    col = torch.tensor(color, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    return torch.cat((x[:, :3] + ring * col, a + ring), dim=1).clamp(0, 1)
+
+
+def erode(x: torch.Tensor) -> torch.Tensor:
+    """Removes the outermost pixel of the silhouette (alpha eroded by a 3x3 min), keeping colours of what stays."""
+    a = x[:, 3:4]
+    eroded = -F.max_pool2d(-a, 3, stride=1, padding=1)
+    return x * (eroded / a.clamp_min(_EPS)).clamp(0, 1)
+
+
+_BINOMIAL = torch.tensor([1.0, 2.0, 1.0]) / 4
+
+
+def blur(x: torch.Tensor) -> torch.Tensor:
+    """3x3 binomial blur of the premultiplied frames (transparent outside the canvas)."""
+    k = torch.outer(_BINOMIAL, _BINOMIAL).to(x).expand(x.shape[1], 1, 3, 3)
+    return F.conv2d(x, k, padding=1, groups=x.shape[1])
+
+
+def sharpen(x: torch.Tensor, amount: float = 1.0) -> torch.Tensor:
+    """Unsharp mask ``x + amount (x - blur(x))``, kept a valid premultiplied image (``rgb <= alpha``)."""
+    y = (x + amount * (x - blur(x))).clamp(0, 1)
+    return torch.cat((torch.minimum(y[:, :3], y[:, 3:4]), y[:, 3:4]), dim=1)
+
+
+# -- resampling at the same size
+def pixelate(x: torch.Tensor, factor: int) -> torch.Tensor:
+    """Area average down by ``factor``, nearest up again: every ``factor x factor`` block becomes one colour."""
+    h, w = x.shape[-2:]
+    small = F.adaptive_avg_pool2d(x, (max(1, h // factor), max(1, w // factor)))
+    return F.interpolate(small, size=(h, w), mode="nearest")
+
+
+def smooth(x: torch.Tensor, factor: int = 2) -> torch.Tensor:
+    """Bilinear (antialiased) down by ``factor`` and bilinear up: crisp pixel art becomes soft."""
+    h, w = x.shape[-2:]
+    small = F.interpolate(x, size=(max(1, h // factor), max(1, w // factor)), mode="bilinear", align_corners=False,
+                          antialias=True)
+    return F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1)
+
+
+def _log_uniform(rng: np.random.Generator, lo_hi: tuple[float, float]) -> float:
+    return float(math.exp(rng.uniform(math.log(lo_hi[0]), math.log(lo_hi[1]))))
+
+
+def style_transform(x: torch.Tensor, rng: np.random.Generator, config: StyleConfig) -> tuple[torch.Tensor, list[str]]:
+    """Draws and applies the style transforms of ``config`` to a clip ``x (N, 4, R, R)``.
+
+    Returns:
+        the clip and the names of the transforms applied, in order.
+    """
+    applied: list[str] = []
+    draws = rng.random(11)  # one draw per transform, always 11, so items stay reproducible whatever applies
+    color: dict = {}
+    if draws[0] < config.hue_p:
+        color["matrix"] = hue_matrix(float(rng.uniform(-math.pi, math.pi)))
+        applied.append("hue")
+    if draws[1] < config.permute_p:
+        order = [int(i) for i in rng.permutation(3)]
+        perm = torch.eye(3)[order]
+        color["matrix"] = perm @ color["matrix"] if "matrix" in color else perm
+        applied.append("permute")
+    if draws[2] < config.saturation_p:
+        color["saturation"] = _log_uniform(rng, config.saturation)
+        applied.append("saturation")
+    if draws[3] < config.contrast_p:
+        color["contrast"] = _log_uniform(rng, config.contrast)
+        color["contrast_mean"] = mean_luma(x[0])  # from the input frame, then the same on every frame
+        applied.append("contrast")
+    if draws[4] < config.posterize_p:
+        color["levels"] = int(rng.integers(config.posterize_levels[0], config.posterize_levels[1] + 1))
+        applied.append("posterize")
+    if color:
+        x = color_transform(x, **color)
+    if draws[5] < config.pixelate_p:
+        x = pixelate(x, int(rng.choice([2, 3])))
+        applied.append("pixelate")
+    elif draws[6] < config.smooth_p:
+        x = smooth(x)
+        applied.append("smooth")
+    if draws[7] < config.blur_p:
+        x = blur(x)
+        applied.append("blur")
+    elif draws[8] < config.sharpen_p:
+        x = sharpen(x, float(rng.uniform(0.5, 1.5)))
+        applied.append("sharpen")
+    if draws[9] < config.outline_p:
+        shade = float(rng.uniform(0.0, 0.25))
+        x = add_outline(x, (shade, shade * float(rng.uniform(0.5, 1.0)), shade * float(rng.uniform(0.5, 1.0))))
+        applied.append("outline")
+    elif draws[10] < config.erode_p:
+        eroded = erode(x)
+        if eroded[0, 3].sum() >= 0.5 * x[0, 3].sum():  # small sprites keep their edges
+            x = eroded
+            applied.append("erode")
+    return x, applied
