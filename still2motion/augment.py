@@ -37,8 +37,8 @@ class StyleConfig:
     erode_p: float = 0.1  # 1 px of the silhouette removed (alpha erosion), not if it would take half of it
     blur_p: float = 0.1  # 3x3 binomial blur
     sharpen_p: float = 0.1  # unsharp mask, amount U(0.5, 1.5)
-    pixelate_p: float = 0.15  # area down by 2 or 3, nearest up: chunky pixels
-    smooth_p: float = 0.1  # bilinear down by 2 and up: soft, painted-looking edges
+    pixelate_p: float = 0.15  # block average down by 2 or 4, nearest up: chunky pixels
+    smooth_p: float = 0.1  # block average down by 2, up again, blurred: soft, painted-looking edges
     # geometry (applied by the loader, motion targets follow it)
     affine_p: float = 0.6
     scale_range: tuple[float, float] = (0.75, 1.25)  # log-uniform
@@ -67,39 +67,38 @@ def style_config(name: str) -> StyleConfig | None:
     return STYLE_PRESETS[name]
 
 
-# -- colour, in straight (un-premultiplied) RGB; alpha is untouched
-def _straight(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    a = x[:, 3:4]
-    return (x[:, :3] / a.clamp_min(_EPS)).clamp(0, 1) * (a > 0), a  # (N, 3, H, W), (N, 1, H, W)
-
-
-def _premultiplied(rgb: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-    return torch.cat((rgb.clamp(0, 1) * a, a), dim=1)
-
-
+# -- colour; alpha is untouched
 def hue_matrix(angle: float) -> torch.Tensor:
-    """The 3x3 rotation of RGB about the grey axis by ``angle`` radians (greys stay grey)."""
-    k = torch.full((3,), 1 / math.sqrt(3.0), dtype=torch.float64)
-    cross = torch.tensor([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]], dtype=torch.float64)
-    m = math.cos(angle) * torch.eye(3, dtype=torch.float64) + (1 - math.cos(angle)) * torch.outer(k, k)
-    return (m + math.sin(angle) * cross).float()
+    """The 3x3 rotation of RGB about the grey axis by ``angle`` radians (greys stay grey; Rodrigues' formula)."""
+    c, s, k = math.cos(angle), math.sin(angle), 1 / math.sqrt(3.0)
+    diag, off = c + (1 - c) / 3, (1 - c) / 3
+    return torch.tensor([[diag, off - s * k, off + s * k], [off + s * k, diag, off - s * k],
+                         [off - s * k, off + s * k, diag]])
 
 
 def color_transform(x: torch.Tensor, *, matrix: torch.Tensor | None = None, saturation: float = 1.0,
                     contrast: float = 1.0, contrast_mean: float = 0.5, levels: int = 0) -> torch.Tensor:
-    """Colour changes in one pass: ``matrix`` (hue rotation / channel permutation), saturation about each pixel's
-    luma, contrast about ``contrast_mean``, then posterisation to ``levels`` per channel (0 = off)."""
-    rgb, a = _straight(x)
-    if matrix is not None:
-        rgb = torch.einsum("ij,njhw->nihw", matrix.to(rgb), rgb)
+    """Colour changes of straight RGB, in order: ``matrix`` (hue rotation / channel permutation), saturation about
+    each pixel's luma, contrast about ``contrast_mean``, clipping to ``[0, 1]``, posterisation to ``levels`` per
+    channel (0 = off).
+
+    The first three are one affine map ``rgb -> M rgb + b``, applied to premultiplied colour as ``M rgb + b alpha``
+    (no division), then clipped to ``[0, alpha]``; only posterisation goes through straight colour.
+    """
+    m = torch.eye(3) if matrix is None else matrix.float()
+    luma = torch.tensor(_LUMA).view(1, 3)
     if saturation != 1.0:
-        luma = sum(w * rgb[:, i : i + 1] for i, w in enumerate(_LUMA))
-        rgb = luma + saturation * (rgb - luma)
+        m = (saturation * torch.eye(3) + (1 - saturation) * torch.ones(3, 1) @ luma) @ m
+    bias = torch.zeros(3)
     if contrast != 1.0:
-        rgb = contrast_mean + contrast * (rgb - contrast_mean)
+        m, bias = contrast * m, torch.full((3,), (1 - contrast) * contrast_mean)
+    a = x[:, 3:4]
+    rgb = torch.einsum("ij,njhw->nihw", m.to(x), x[:, :3]) + bias.to(x).view(1, 3, 1, 1) * a
+    rgb = torch.minimum(rgb.clamp_min(0), a)  # (N, 3, H, W), a valid premultiplied colour
     if levels:
-        rgb = torch.round(rgb.clamp(0, 1) * (levels - 1)) / (levels - 1)
-    return _premultiplied(rgb, a)
+        straight = rgb / a.clamp_min(_EPS)
+        rgb = torch.round(straight * (levels - 1)) / (levels - 1) * a
+    return torch.cat((rgb, a), dim=1)
 
 
 def mean_luma(frame: torch.Tensor) -> float:
@@ -110,11 +109,27 @@ def mean_luma(frame: torch.Tensor) -> float:
     return float(sum(w * frame[i].sum() for i, w in enumerate(_LUMA)) / a)
 
 
+# -- neighbourhood helpers: shifted slices of a zero-padded tensor (much cheaper than pooling / conv on CPU here)
+def _max3(a: torch.Tensor) -> torch.Tensor:
+    """3x3 maximum of ``(N, C, H, W)``, zero outside the canvas."""
+    p = F.pad(a, (1, 1, 1, 1))
+    h = torch.maximum(torch.maximum(p[..., :, :-2], p[..., :, 1:-1]), p[..., :, 2:])  # (N, C, H + 2, W)
+    return torch.maximum(torch.maximum(h[..., :-2, :], h[..., 1:-1, :]), h[..., 2:, :])
+
+
+def _block_mean(x: torch.Tensor, factor: int) -> torch.Tensor:
+    n, c, h, w = x.shape
+    if h % factor or w % factor:
+        return F.adaptive_avg_pool2d(x, (max(1, h // factor), max(1, w // factor)))
+    total = sum(x[..., i::factor, j::factor] for i in range(factor) for j in range(factor))  # (N, C, H / f, W / f)
+    return total / factor**2
+
+
 # -- edges
 def add_outline(x: torch.Tensor, color: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> torch.Tensor:
     """A 1 px outline of ``color`` around the silhouette (alpha dilated by a 3x3 max, new pixels coloured)."""
     a = x[:, 3:4]
-    ring = (F.max_pool2d(a, 3, stride=1, padding=1) - a).clamp_min(0)  # (N, 1, H, W)
+    ring = (_max3(a) - a).clamp_min(0)  # (N, 1, H, W)
     col = torch.tensor(color, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     return torch.cat((x[:, :3] + ring * col, a + ring), dim=1).clamp(0, 1)
 
@@ -122,17 +137,15 @@ def add_outline(x: torch.Tensor, color: tuple[float, float, float] = (0.0, 0.0, 
 def erode(x: torch.Tensor) -> torch.Tensor:
     """Removes the outermost pixel of the silhouette (alpha eroded by a 3x3 min), keeping colours of what stays."""
     a = x[:, 3:4]
-    eroded = -F.max_pool2d(-a, 3, stride=1, padding=1)
+    eroded = 1 - _max3(1 - a)  # outside the canvas counts as opaque: the canvas edge is not a silhouette edge
     return x * (eroded / a.clamp_min(_EPS)).clamp(0, 1)
 
 
-_BINOMIAL = torch.tensor([1.0, 2.0, 1.0]) / 4
-
-
 def blur(x: torch.Tensor) -> torch.Tensor:
-    """3x3 binomial blur of the premultiplied frames (transparent outside the canvas)."""
-    k = torch.outer(_BINOMIAL, _BINOMIAL).to(x).expand(x.shape[1], 1, 3, 3)
-    return F.conv2d(x, k, padding=1, groups=x.shape[1])
+    """3x3 binomial blur ``[1 2 1] / 4`` in x and y of the premultiplied frames (transparent outside the canvas)."""
+    p = F.pad(x, (1, 1, 1, 1))
+    h = (p[..., :, :-2] + 2 * p[..., :, 1:-1] + p[..., :, 2:]) * 0.25  # (N, C, H + 2, W)
+    return (h[..., :-2, :] + 2 * h[..., 1:-1, :] + h[..., 2:, :]) * 0.25
 
 
 def sharpen(x: torch.Tensor, amount: float = 1.0) -> torch.Tensor:
@@ -143,18 +156,17 @@ def sharpen(x: torch.Tensor, amount: float = 1.0) -> torch.Tensor:
 
 # -- resampling at the same size
 def pixelate(x: torch.Tensor, factor: int) -> torch.Tensor:
-    """Area average down by ``factor``, nearest up again: every ``factor x factor`` block becomes one colour."""
+    """Block average down by ``factor``, nearest up again: every ``factor x factor`` block becomes one colour."""
     h, w = x.shape[-2:]
-    small = F.adaptive_avg_pool2d(x, (max(1, h // factor), max(1, w // factor)))
+    small = _block_mean(x, factor)
+    if small.shape[-2] * factor == h and small.shape[-1] * factor == w:
+        return small.repeat_interleave(factor, -2).repeat_interleave(factor, -1)
     return F.interpolate(small, size=(h, w), mode="nearest")
 
 
-def smooth(x: torch.Tensor, factor: int = 2) -> torch.Tensor:
-    """Bilinear (antialiased) down by ``factor`` and bilinear up: crisp pixel art becomes soft."""
-    h, w = x.shape[-2:]
-    small = F.interpolate(x, size=(max(1, h // factor), max(1, w // factor)), mode="bilinear", align_corners=False,
-                          antialias=True)
-    return F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1)
+def smooth(x: torch.Tensor) -> torch.Tensor:
+    """Block average down by 2, nearest up, then the 3x3 binomial blur: crisp pixel art becomes soft."""
+    return blur(pixelate(x, 2))
 
 
 def _log_uniform(rng: np.random.Generator, lo_hi: tuple[float, float]) -> float:
@@ -191,7 +203,7 @@ def style_transform(x: torch.Tensor, rng: np.random.Generator, config: StyleConf
     if color:
         x = color_transform(x, **color)
     if draws[5] < config.pixelate_p:
-        x = pixelate(x, int(rng.choice([2, 3])))
+        x = pixelate(x, int(rng.choice([2, 4])))
         applied.append("pixelate")
     elif draws[6] < config.smooth_p:
         x = smooth(x)

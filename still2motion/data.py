@@ -336,19 +336,24 @@ class FolderDataset(LoopDataset):
 
 
 def open_dataset(path: str | Path, split: str = "train", **kw) -> LoopDataset:
-    """Opens a pack (``pack.json``), a prepared ROOT (``manifest.jsonl`` or ``<split>/``) or a user's folder.
+    """Opens a compact pack file (``*.s2mpack``), a pack (``pack.json``), a prepared ROOT (``manifest.jsonl`` or
+    ``<split>/``) or a user's folder.
 
     Args:
-        path: the folder.
+        path: the folder, or a compact pack file.
         split: ``train``, ``val`` or ``test``; a user's folder is split by file name (see ``FolderDataset``),
             ``"all"`` takes all of it.
         **kw: `LoopDataset` options (``resolution``, ``num_targets``, ``random_offsets``, ``augment``, ``seed`` ...).
 
     Raises:
-        FileNotFoundError: ``path`` is not a folder.
+        FileNotFoundError: ``path`` is not a folder or a compact pack.
         ValueError: nothing usable in it.
     """
     path = Path(path)
+    if path.is_file():
+        from .compact_pack import CompactPackDataset  # it builds on LoopDataset, defined here
+
+        return CompactPackDataset(path, split, **kw)
     if not path.is_dir():
         raise FileNotFoundError(f"no such dataset folder: {path}")
     if (path / "pack.json").is_file():
