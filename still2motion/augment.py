@@ -19,26 +19,30 @@ import torch.nn.functional as F
 
 _EPS = 1e-6
 _LUMA = (0.299, 0.587, 0.114)
+# constant 3x3 building blocks of the colour map (never written to)
+_EYE = torch.eye(3)
+_LUMA_W = torch.tensor(_LUMA)
+_GREY = torch.ones(3, 1) @ _LUMA_W.view(1, 3)  # every row = the luma weights: rgb -> (l, l, l)
 
 
 @dataclass(frozen=True)
 class StyleConfig:
     """Probability (``*_p``) and range of each transform, and the geometry used with them."""
 
-    hue_p: float = 0.3  # rotate hues about the grey axis by U(-pi, pi)
-    permute_p: float = 0.1  # a random permutation of R, G, B (a palette swap)
-    saturation_p: float = 0.3
+    hue_p: float = 0.2  # rotate hues about the grey axis by U(-pi, pi)
+    permute_p: float = 0.05  # a random permutation of R, G, B (a palette swap)
+    saturation_p: float = 0.2
     saturation: tuple[float, float] = (0.5, 1.6)  # factor, log-uniform
-    contrast_p: float = 0.3
+    contrast_p: float = 0.2
     contrast: tuple[float, float] = (0.7, 1.4)  # factor about the input frame's mean luma, log-uniform
-    posterize_p: float = 0.15
+    posterize_p: float = 0.1
     posterize_levels: tuple[int, int] = (4, 8)  # levels per channel, uniform integer
-    outline_p: float = 0.15  # 1 px dark outline added (alpha dilation)
-    erode_p: float = 0.1  # 1 px of the silhouette removed (alpha erosion), not if it would take half of it
-    blur_p: float = 0.1  # 3x3 binomial blur
-    sharpen_p: float = 0.1  # unsharp mask, amount U(0.5, 1.5)
-    pixelate_p: float = 0.15  # block average down by 2 or 4, nearest up: chunky pixels
-    smooth_p: float = 0.1  # block average down by 2, up again, blurred: soft, painted-looking edges
+    outline_p: float = 0.1  # 1 px dark outline added (alpha dilation)
+    erode_p: float = 0.05  # 1 px of the silhouette removed (alpha erosion), not if it would take half of it
+    blur_p: float = 0.05  # 3x3 binomial blur
+    sharpen_p: float = 0.05  # unsharp mask, amount U(0.5, 1.5)
+    pixelate_p: float = 0.1  # block average down by 2 or 4, nearest up: chunky pixels
+    smooth_p: float = 0.05  # block average down by 2, up again, blurred: soft, painted-looking edges
     # geometry (applied by the loader, motion targets follow it)
     affine_p: float = 0.6
     scale_range: tuple[float, float] = (0.75, 1.25)  # log-uniform
@@ -85,28 +89,25 @@ def color_transform(x: torch.Tensor, *, matrix: torch.Tensor | None = None, satu
     The first three are one affine map ``rgb -> M rgb + b``, applied to premultiplied colour as ``M rgb + b alpha``
     (no division), then clipped to ``[0, alpha]``; only posterisation goes through straight colour.
     """
-    m = torch.eye(3) if matrix is None else matrix.float()
-    luma = torch.tensor(_LUMA).view(1, 3)
+    m = _EYE if matrix is None else matrix.float()
     if saturation != 1.0:
-        m = (saturation * torch.eye(3) + (1 - saturation) * torch.ones(3, 1) @ luma) @ m
-    bias = torch.zeros(3)
+        m = (saturation * _EYE + (1 - saturation) * _GREY) @ m
     if contrast != 1.0:
-        m, bias = contrast * m, torch.full((3,), (1 - contrast) * contrast_mean)
+        m = contrast * m
     a = x[:, 3:4]
-    rgb = torch.einsum("ij,njhw->nihw", m.to(x), x[:, :3]) + bias.to(x).view(1, 3, 1, 1) * a
-    rgb = torch.minimum(rgb.clamp_min(0), a)  # (N, 3, H, W), a valid premultiplied colour
+    rgb = torch.matmul(m.to(x), x[:, :3].flatten(2)).view_as(x[:, :3])  # (N, 3, H, W)
+    if contrast != 1.0:
+        rgb = rgb + (1 - contrast) * contrast_mean * a
+    rgb = torch.minimum(rgb.clamp_(min=0), a)  # a valid premultiplied colour
     if levels:
-        straight = rgb / a.clamp_min(_EPS)
-        rgb = torch.round(straight * (levels - 1)) / (levels - 1) * a
+        rgb = torch.round(rgb / a.clamp_min(_EPS) * (levels - 1)).mul_(a / (levels - 1))
     return torch.cat((rgb, a), dim=1)
 
 
 def mean_luma(frame: torch.Tensor) -> float:
     """Alpha-weighted mean luma of one premultiplied frame ``(4, H, W)`` (0.5 if it is empty)."""
-    a = frame[3].sum()
-    if a <= _EPS:
-        return 0.5
-    return float(sum(w * frame[i].sum() for i, w in enumerate(_LUMA)) / a)
+    sums = frame.flatten(1).sum(1)  # (4,)
+    return float(_LUMA_W @ sums[:3] / sums[3]) if sums[3] > _EPS else 0.5
 
 
 # -- neighbourhood helpers: shifted slices of a zero-padded tensor (much cheaper than pooling / conv on CPU here)
@@ -187,7 +188,7 @@ def style_transform(x: torch.Tensor, rng: np.random.Generator, config: StyleConf
         applied.append("hue")
     if draws[1] < config.permute_p:
         order = [int(i) for i in rng.permutation(3)]
-        perm = torch.eye(3)[order]
+        perm = _EYE[order]
         color["matrix"] = perm @ color["matrix"] if "matrix" in color else perm
         applied.append("permute")
     if draws[2] < config.saturation_p:
