@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from still2motion.compact_pack import CompactPackDataset, decode_blob, encode_blob, is_compact_pack  # noqa: E402
 from still2motion.data import open_dataset  # noqa: E402
 from train import prepare_data  # noqa: E402
+from train.model_card import data_sources  # noqa: E402
 from train.pack import palette_indices, write_compact_pack, write_pack  # noqa: E402
 
 R = 16
@@ -76,6 +77,7 @@ def test_compact_pack_round_trip_matches_the_npz_pack(tmp_path):
         for a, b in zip([packed[0]], [npz[0]]):
             assert torch.equal(a["input"], b["input"]) and torch.equal(a["targets"], b["targets"])
             assert a["seq"] == b["seq"] and a["source"] == "src"
+    assert data_sources(path) == [{"source": "debian:x=1", "license": "CC0-1.0", "sequences": 1}]  # for the card
     unseen = open_dataset(path, "unseen-val", num_targets=2, augment=False)
     assert len(unseen) == 1 and unseen[0]["num_frames"] == 3  # the unseen splits travel too
     with pytest.raises(ValueError, match="no split 'test'"):
