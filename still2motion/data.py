@@ -32,6 +32,7 @@ from PIL import Image
 from torch.utils.data import Dataset, default_collate
 
 from . import io
+from .augment import style_config, style_transform
 
 logger = logging.getLogger(__name__)
 
@@ -73,17 +74,22 @@ class LoopDataset(Dataset):
         affine_p: probability of the scale/translate (bilinear resampling, so half the clips stay crisp).
         scale_range: scale drawn log-uniformly from ``[1 - scale_range, 1 + scale_range]``.
         translate: shift drawn uniformly from ``±translate`` (fraction of the canvas half-width).
+        style_augment: ``none``, ``default`` or ``strong`` (``augment.STYLE_PRESETS``): colour, edge and resampling
+            changes on every frame of a clip alike, and the preset's wider scale/shift (nearest or bilinear) in place
+            of ``affine_p``, ``scale_range`` and ``translate``; only when ``augment`` is on.
     """
 
     def __init__(self, *, resolution: int = 64, num_targets: int = 4, random_offsets: bool = False,
                  augment: bool = True, seed: int = 0, resample: str = "auto", hflip_p: float = 0.5,
-                 affine_p: float = 0.5, scale_range: float = 0.1, translate: float = 0.05) -> None:
+                 affine_p: float = 0.5, scale_range: float = 0.1, translate: float = 0.05,
+                 style_augment: str = "none") -> None:
         if resolution < 8 or num_targets < 1:
             raise ValueError(f"need resolution >= 8 and num_targets >= 1, got {resolution}, {num_targets}")
         io.letterbox_resample(1, 1, 1, resample)  # validates
         self.resolution, self.num_targets, self.random_offsets = resolution, num_targets, random_offsets
         self.augment, self.seed, self.resample, self.epoch = augment, seed, resample, 0
         self.hflip_p, self.affine_p, self.scale_range, self.translate = hflip_p, affine_p, scale_range, translate
+        self.style_augment, self.style = style_augment, style_config(style_augment)
         self.skipped: list[tuple[str, str]] = []  # (file or sequence, reason)
 
     # -- what subclasses provide
@@ -104,18 +110,28 @@ class LoopDataset(Dataset):
         self.epoch = int(epoch)
 
     def _augment(self, x: torch.Tensor, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """Flip and scale/translate the whole clip; returns it and ``(flip, scale, tx, ty)`` for motion targets."""
+        """Flip, scale/translate and style the whole clip; returns it and ``(flip, scale, tx, ty)`` for motion targets.
+
+        Only the flip and the scale/translate move pixels; the style transforms (``augment.style_transform``) change
+        colours, edges and resampling in place, so the fitted motion follows ``(flip, scale, tx, ty)`` alone.
+        """
+        st = self.style
+        affine_p, lo_hi, shift = ((self.affine_p, (1 - self.scale_range, 1 + self.scale_range), self.translate)
+                                  if st is None else (st.affine_p, st.scale_range, st.translate))
         flip = rng.random() < self.hflip_p
         if flip:
             x = x.flip(-1)
         s, tx, ty = 1.0, 0.0, 0.0
-        if rng.random() < self.affine_p:
-            s = math.exp(rng.uniform(math.log(1 - self.scale_range), math.log(1 + self.scale_range)))
-            tx, ty = (float(v) for v in rng.uniform(-self.translate, self.translate, size=2))
+        if rng.random() < affine_p:
+            s = math.exp(rng.uniform(math.log(lo_hi[0]), math.log(lo_hi[1])))
+            tx, ty = (float(v) for v in rng.uniform(-shift, shift, size=2))
+            mode = "nearest" if st is not None and rng.random() < st.nearest_p else "bilinear"
             # affine_grid maps output to input coordinates: input = (output - t) / s
             theta = torch.tensor([[1 / s, 0, -tx / s], [0, 1 / s, -ty / s]], dtype=x.dtype)
             grid = F.affine_grid(theta.expand(x.shape[0], 2, 3), list(x.shape), align_corners=False)
-            x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False).clamp(0, 1)
+            x = F.grid_sample(x, grid, mode=mode, padding_mode="zeros", align_corners=False).clamp(0, 1)
+        if st is not None:
+            x, _ = style_transform(x, rng, st)
         return x, torch.tensor([float(flip), s, tx, ty])
 
     def __getitem__(self, index: int) -> dict:
@@ -321,19 +337,24 @@ class FolderDataset(LoopDataset):
 
 
 def open_dataset(path: str | Path, split: str = "train", **kw) -> LoopDataset:
-    """Opens a pack (``pack.json``), a prepared ROOT (``manifest.jsonl`` or ``<split>/``) or a user's folder.
+    """Opens a compact pack file (``*.s2mpack``), a pack (``pack.json``), a prepared ROOT (``manifest.jsonl`` or
+    ``<split>/``) or a user's folder.
 
     Args:
-        path: the folder.
+        path: the folder, or a compact pack file.
         split: ``train``, ``val`` or ``test``; a user's folder is split by file name (see ``FolderDataset``),
             ``"all"`` takes all of it.
         **kw: `LoopDataset` options (``resolution``, ``num_targets``, ``random_offsets``, ``augment``, ``seed`` ...).
 
     Raises:
-        FileNotFoundError: ``path`` is not a folder.
+        FileNotFoundError: ``path`` is not a folder or a compact pack.
         ValueError: nothing usable in it.
     """
     path = Path(path)
+    if path.is_file():
+        from .compact_pack import CompactPackDataset  # it builds on LoopDataset, defined here
+
+        return CompactPackDataset(path, split, **kw)
     if not path.is_dir():
         raise FileNotFoundError(f"no such dataset folder: {path}")
     if (path / "pack.json").is_file():

@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--block_out_channels", type=_channels, default=None, help="U-Net widths, e.g. 32,64,128,256")
     g.add_argument("--resolution", type=int, default=64, help="model resolution R (the canvas side)")
     g.add_argument("--frames_per_clip", type=int, default=4, help="S, target frames rendered per clip")
+    g.add_argument("--style_augment", choices=("none", "default", "strong"), default="default",
+                   help="colour / outline / blur / pixelate changes and a wider scale+shift on every frame of a clip "
+                        "alike (still2motion/augment.py; 'none' = flip and a small scale/shift only)")
 
     t = p.add_argument_group("optimisation")
     t.add_argument("--train_batch_size", type=int, default=8, help="clips per process per micro-batch")

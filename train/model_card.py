@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from still2motion.compact_pack import is_compact_pack, read_header
 from train.metrics import METRICS
 
 NUMBER_FORMAT = "{:.6g}"  # how metrics are written in the card (tests parse them back)
@@ -59,17 +60,20 @@ def _is_path(word: str) -> bool:
 
 
 def data_sources(data_dir: str | Path) -> list[dict]:
-    """``[{"source", "license", "sequences"}]`` of the train split in ``data_dir/manifest.jsonl``; ``[]`` without one."""
+    """``[{"source", "license", "sequences"}]`` of the train split in ``data_dir/manifest.jsonl`` (or the manifest a
+    compact pack file carries); ``[]`` without one."""
     manifest = Path(data_dir) / "manifest.jsonl"
-    if not manifest.is_file():
+    if is_compact_pack(data_dir):
+        records = read_header(data_dir)[0].get("manifest", [])
+    elif manifest.is_file():
+        records = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
+    else:
         return []
     counts: Counter = Counter()
-    for line in manifest.read_text().splitlines():
-        if line.strip():
-            record = json.loads(line)
-            if record.get("split", "train") != "train":
-                continue
-            counts[(record.get("source", "?"), record.get("license", "unknown"))] += 1
+    for record in records:
+        if record.get("split", "train") != "train":
+            continue
+        counts[(record.get("source", "?"), record.get("license", "unknown"))] += 1
     return [{"source": s, "license": lic, "sequences": n} for (s, lic), n in sorted(counts.items())]
 
 
