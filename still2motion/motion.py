@@ -136,23 +136,27 @@ def fill_behind(image: torch.Tensor, cover: torch.Tensor, *, hard: bool = False)
     ``cover (B, 1, H, W)`` is the front layer's mask, so the front's alpha is ``a_F = cover * alpha``. The back keeps
     the alpha that makes ``front over back`` the image again: 1 at opaque pixels (something is always behind an
     opaque front: the fill), ``alpha (1 - cover) / (1 - a_F)`` elsewhere (nothing behind a semi-transparent front
-    edge; transparent stays transparent). Its colour is a push-pull fill from the pixels the front barely covers
-    (``cover < 1/2``, weighted by alpha: inside the silhouette), clamped to the range that keeps the front
-    ``image - (1 - a_F) back`` a valid premultiplied colour, so the split is exact whatever the fill is.
+    edge; transparent stays transparent). Its colour is the pixel's own where the front barely covers it and a
+    push-pull fill from those pixels (weighted by alpha: inside the silhouette) where the front covers half or more
+    (``known = 1 - 2 cover``, clamped), so a front that moves uncovers the fill, never a copy of itself.
+
+    Where the front is at most half opaque the colour is clamped to the range that keeps the front
+    ``image - (1 - a_F) back`` a valid premultiplied colour; that clamp is released gradually up to ``a_F = 0.9``,
+    because under a front-dominated soft mask (0.9, say) a saturated colour would pin the back to the front's own
+    colour: a ghost. There the front's colour may leave the premultiplied range a little; compositing is linear, so
+    zero motion is exact either way, and ``render`` clamps the frames it returns.
     """
     rgb, alpha = image[:, :3], image[:, 3:]
     a_front = cover * alpha
     opaque = alpha >= 1 - 1e-6
     a_back = torch.where(opaque, torch.ones_like(alpha), alpha * (1 - cover) / (1 - a_front).clamp_min(1e-6))
     known = (cover < 0.5).to(cover.dtype) if hard else (1 - 2 * cover).clamp(0, 1) + 1e-6
-    color = push_pull(known * rgb, known * alpha, hard=hard)  # (B, 3, H, W) straight
-    shows = 1 - a_front  # how much of the back shows through the front
-    free = shows <= 1e-6  # an opaque front: any back colour composites to the image
-    shows = shows.clamp_min(1e-6)
-    low = torch.where(free, torch.zeros_like(rgb), ((rgb - a_front) / shows).clamp_min(0))
-    high = torch.where(free, a_back.expand_as(rgb), torch.minimum(a_back, rgb / shows))
-    back_rgb = torch.minimum(torch.maximum(a_back * color, low), high)
-    return torch.cat((back_rgb, a_back), dim=1)
+    color = a_back * push_pull(known * rgb, known * alpha, hard=hard)  # (B, 3, H, W): own colour where known
+    # the range that keeps the front valid, enforced where the front is at most half opaque and released by a_F = 0.9
+    shows = (1 - a_front).clamp_min(1e-6)
+    valid = torch.minimum(torch.maximum(color, ((rgb - a_front) / shows).clamp_min(0)), torch.minimum(a_back, rgb / shows))
+    release = ((a_front - 0.5) / 0.4).clamp(0, 1)
+    return torch.cat((valid + release * (color - valid), a_back), dim=1)
 
 
 def layer_images(
@@ -162,9 +166,10 @@ def layer_images(
 
     Layer 0 is at the back, higher layers in front of it. Front to back, each layer ``k`` takes its share
     ``m_k / (m_0 + ... + m_k)`` of what is left: the rest behind it is built first (``fill_behind``: the region it
-    covers filled), then the layer is what the rest does not explain, ``rest - (1 - a_k) back``. Composited back to
-    front with "over", the layers give back the image (exactly, up to float rounding), so zero motion is the still
-    image. With ``hard`` (pixel art) masks are one-hot and the fill picks existing colours: the palette stays exact.
+    covers filled), then the layer is what the rest does not explain, ``rest - (1 - a_k) back`` (its alpha is
+    ``a_k = share * alpha``; under a soft mask its colour may leave the premultiplied range, see ``fill_behind``).
+    Composited back to front with "over", the layers give back the image (exactly, up to float rounding), so zero
+    motion is the still image. With ``hard`` (pixel art) masks are one-hot and the fill picks existing colours: the palette stays exact.
     """
     weights = layer_weights(image, masks, box, canvas_size, align_corners, hard=hard)  # (B, K, H, W)
     below = weights.cumsum(dim=1)  # weight of layers 0..k
