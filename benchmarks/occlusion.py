@@ -2,7 +2,7 @@
 
 Rows: ``animate`` 256x256 / 20 frames with the new renderer and with the old summed layers
 (``train/summed_render.py``, same weights), timed interleaved so a noisy machine affects both alike; the same
-at 1024x1024 with the new renderer. Targets: new / old at 256 <= 1.2x; 1024 / 256 <= 16x (16x the pixels). Also the
+at 1024x1024. Targets: new / old at 256 <= 1.2x; 1024 / 256 <= 16x (16x the pixels). Also the
 training renderer alone (``layer_images`` + ``render`` forward and backward, 16 clips x 4 phases at 64x64, as
 ``forward_frames`` runs it), new vs summed, interleaved.
 
@@ -93,8 +93,11 @@ def main() -> None:
     for _ in range(args.repeats):
         times["train render new"].append(_once(train_new))
         times["train render old"].append(_once(train_old))
-    new(large)()
-    times["animate new 1024"] = [_once(new(large)) for _ in range(max(3, args.repeats // 4))]
+    new(large)(), old(large)()
+    times["animate new 1024"], times["animate old 1024"] = [], []
+    for _ in range(max(3, args.repeats // 3)):
+        times["animate new 1024"].append(_once(new(large)))
+        times["animate old 1024"].append(_once(old(large)))
     rows = {k: {"median_s": statistics.median(v), "min_s": min(v), "runs": len(v)} for k, v in times.items()}
     report = {
         "torch": torch.__version__,
@@ -105,6 +108,7 @@ def main() -> None:
         "rows": rows,
         "ratio_new_over_old_256": rows["animate new 256"]["median_s"] / rows["animate old 256"]["median_s"],
         "ratio_1024_over_256": rows["animate new 1024"]["median_s"] / rows["animate new 256"]["median_s"],
+        "ratio_old_1024_over_256": rows["animate old 1024"]["median_s"] / rows["animate old 256"]["median_s"],
         "ratio_train_render_new_over_old": rows["train render new"]["median_s"] / rows["train render old"]["median_s"],
     }
     print(f"torch {report['torch']} on {report['device']}, {report['dtype']}; model {args.model}; {args.frames} frames")
@@ -112,6 +116,7 @@ def main() -> None:
         print(f"  {name:18s} median {r['median_s'] * 1000:8.1f} ms   min {r['min_s'] * 1000:8.1f} ms   ({r['runs']} runs)")
     print(f"new / old renderer at 256:  {report['ratio_new_over_old_256']:.2f}x   (target <= 1.2x)")
     print(f"new 1024 / new 256:         {report['ratio_1024_over_256']:.1f}x   (target <= 16x; 16x the pixels)")
+    print(f"old 1024 / old 256:         {report['ratio_old_1024_over_256']:.1f}x   (the same ratio before issue 17)")
     print(f"training render new / old:  {report['ratio_train_render_new_over_old']:.2f}x   (16 clips x 4 phases at 64x64, fwd + bwd)")
     if args.json:
         with open(args.json, "w") as f:

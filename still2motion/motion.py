@@ -156,7 +156,7 @@ def fill_behind(image: torch.Tensor, cover: torch.Tensor, *, hard: bool = False)
     shows = (1 - a_front).clamp_min(1e-6)
     valid = torch.minimum(torch.maximum(color, ((rgb - a_front) / shows).clamp_min(0)), torch.minimum(a_back, rgb / shows))
     release = ((a_front - 0.5) / 0.4).clamp(0, 1)
-    return torch.cat((valid + release * (color - valid), a_back), dim=1)
+    return torch.cat((torch.lerp(valid, color, release), a_back), dim=1)
 
 
 def layer_images(
@@ -189,10 +189,10 @@ def composite(layers: torch.Tensor) -> torch.Tensor:
     ``out = L_k + (1 - alpha(L_k)) out`` for ``k = 1..K-1`` over ``out = L_0``: a front layer hides what is behind it
     (a sum would double edges where layers overlap and leave see-through gaps where they part).
     """
-    out = layers[:, 0]
-    for k in range(1, layers.shape[1]):
-        front = layers[:, k]
-        out = front + (1 - front[:, 3:4]) * out
+    back, *fronts = layers.unbind(dim=1)  # unbind, not indexing: its backward writes each gradient once
+    out = back
+    for front in fronts:
+        out = torch.addcmul(front, 1 - front[:, 3:4], out)
     return out
 
 
@@ -273,9 +273,9 @@ def render(
     grid = grid.transpose(1, 2).reshape(B * K, T * out_h, out_w, 2)
     warped = F.grid_sample(layers.reshape(B * K, C, H, W), grid, mode=mode, padding_mode="zeros", align_corners=align_corners)
     frames = composite(warped.view(B, K, C, T, out_h, out_w)).transpose(1, 2)  # (B, T, 4, h, w)
-    alpha = frames[:, :, 3:].clamp(0, 1)
-    rgb = torch.minimum(frames[:, :, :3].clamp(min=0), alpha)
-    return torch.cat((rgb, alpha), dim=2)
+    rgb, alpha = frames.split((3, 1), dim=2)
+    alpha = alpha.clamp(0, 1)
+    return torch.cat((torch.minimum(rgb.clamp(min=0), alpha), alpha), dim=2)
 
 
 def render_chunks(

@@ -220,3 +220,18 @@ def test_forward_frames_and_animate_agree():
     written = torch.stack([io.to_tensor(f) for f in anim.frames])
     assert (written[1:] - frames[1:]).abs().amax() <= 1.5 / 255
     assert (frames[1:] - frames[:1]).abs().amax() > 0.05  # it moves
+
+
+def test_render_is_differentiable_in_masks_and_motion():
+    """The training renderer: gradients reach the mask logits (through the split and the fill) and the trajectories."""
+    image, front, _, _ = _sprite()
+    logits = torch.stack((torch.zeros(R, R), 4 * front - 2))[None].requires_grad_(True)
+    affine = torch.zeros(1, 2, 6, 1, 2).requires_grad_(True)
+    with torch.no_grad():
+        affine[0, 1, TY, 0, 1] = 3 / 32
+    mo = Motion(torch.softmax(logits, dim=1), affine, torch.zeros(1, 2, 2, 1, 2, 4, 4))
+    target = torch.roll(image, shifts=-2, dims=-2)
+    loss = (_render(image, mo, torch.tensor([math.pi / 2])) - target).abs().mean()
+    loss.backward()
+    assert torch.isfinite(logits.grad).all() and logits.grad.abs().sum() > 0
+    assert torch.isfinite(affine.grad).all() and affine.grad[0, :, TY].abs().sum() > 0
