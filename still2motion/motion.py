@@ -154,7 +154,8 @@ def fill_behind(image: torch.Tensor, cover: torch.Tensor, *, hard: bool = False)
     color = a_back * push_pull(known * rgb, known * alpha, hard=hard)  # (B, 3, H, W): own colour where known
     # the range that keeps the front valid, enforced where the front is at most half opaque and released by a_F = 0.9
     shows = (1 - a_front).clamp_min(1e-6)
-    valid = torch.minimum(torch.maximum(color, ((rgb - a_front) / shows).clamp_min(0)), torch.minimum(a_back, rgb / shows))
+    low, high = ((rgb - a_front) / shows).clamp_min(0), torch.minimum(a_back, rgb / shows)
+    valid = torch.minimum(torch.maximum(color, low), high)
     release = ((a_front - 0.5) / 0.4).clamp(0, 1)
     return torch.cat((torch.lerp(valid, color, release), a_back), dim=1)
 
@@ -169,7 +170,8 @@ def layer_images(
     covers filled), then the layer is what the rest does not explain, ``rest - (1 - a_k) back`` (its alpha is
     ``a_k = share * alpha``; under a soft mask its colour may leave the premultiplied range, see ``fill_behind``).
     Composited back to front with "over", the layers give back the image (exactly, up to float rounding), so zero
-    motion is the still image. With ``hard`` (pixel art) masks are one-hot and the fill picks existing colours: the palette stays exact.
+    motion is the still image. With ``hard`` (pixel art) masks are one-hot and the fill picks existing colours: the
+    palette stays exact.
     """
     weights = layer_weights(image, masks, box, canvas_size, align_corners, hard=hard)  # (B, K, H, W)
     below = weights.cumsum(dim=1)  # weight of layers 0..k
