@@ -1,6 +1,6 @@
 """``Still2Motion``: a U-Net that predicts how the pixels of a still image move in one seamless loop.
 
-For each of ``K`` layers (foreground / background) it predicts a soft mask and a periodic trajectory (an affine
+For each of ``K`` depth-ordered layers (layer 0 at the back) it predicts a soft mask and a periodic trajectory (an affine
 matrix and a coarse dense flow, each a short Fourier series in the loop phase). ``motion.py`` renders it at any
 resolution by warping the input: pixels are moved, never repainted.
 """
@@ -32,7 +32,8 @@ class Still2Motion(
     Args:
         resolution: side ``R`` of the square canvas the network sees (the input is letterboxed into it).
         block_out_channels: U-Net widths per level; ``R`` must be divisible by ``2 ** (len - 1)``.
-        num_layers: ``K``, layers that move independently (2: background and foreground).
+        num_layers: ``K``, depth-ordered layers that move independently (layer 0 at the back: an opaque picture's
+            background, or the larger part of a sprite; higher layers are parts in front of it).
         num_harmonics: ``M``, Fourier harmonics per trajectory.
         flow_downsample: the coarse flow is predicted at ``R / flow_downsample`` (a power of two).
         noise_dim: size of the noise vector ``z`` drawn from the seed.

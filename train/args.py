@@ -65,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     lo.add_argument("--lambda_feature_matching", type=float, default=1.0)
     lo.add_argument("--lambda_flow_smooth", type=float, default=0.1, help="still2motion only")
     lo.add_argument("--lambda_mask_entropy", type=float, default=0.01, help="still2motion only")
-    lo.add_argument("--lambda_mask_alpha", type=float, default=0.05, help="still2motion only: foreground mask ~ alpha")
+    lo.add_argument("--lambda_front_share", type=float, default=0.05,
+                    help="still2motion only: hinge on front layers (1..K-1) covering more than half the silhouette; "
+                         "layer 0 is the back, the front layers are parts in front of it")
     lo.add_argument("--lambda_energy", type=float, default=0.0,
                     help="match each clip's motion energy to the real loop's (log ratio), for every noise draw")
     lo.add_argument("--motion_targets", default=None, help="fitted motions (train/fit_motion.py) to regress onto")
