@@ -17,7 +17,7 @@ import torch
 
 from . import io
 from .framing import clearly_inside, keep_in_frame
-from .motion import Box, Motion, render_chunks, render_loop
+from .motion import Box, Motion, fill_behind, render_chunks, render_loop
 from .timing import displacements, motion_points, peak_displacement, seam_phases
 
 logger = logging.getLogger(__name__)
@@ -93,17 +93,22 @@ def _render_masked(
     image: torch.Tensor, motion: Motion, front: torch.Tensor, phases: torch.Tensor, *, box: Box, canvas_size: int,
     out_size: tuple[int, int], mode: str, align_corners: bool, hard: bool,
 ) -> Iterator[torch.Tensor]:
-    """The front region warped by ``motion`` over the rest of the image, which stays: ``(t, 4, h, w)`` chunks."""
+    """The front region warped by ``motion`` over the rest of the image, which stays: ``(t, 4, h, w)`` chunks.
+
+    The back layer is the image with the region under the front filled (``motion.fill_behind``), so what the moving
+    region uncovers is plausible, never a hole or a second copy of it; the front is what the back does not explain.
+    Where ``front`` is 0 the back is the input exactly and the front is 0, so those pixels keep their bytes.
+    """
     if hard:
         front = (front >= 0.5).to(image.dtype)
-    layers = (image * front)[:, None]  # (1, 1, 4, H, W)
-    still = image * (1 - front)  # (1, 4, H, W): exact where front is 0
+    still = fill_behind(image, front, hard=hard)  # (1, 4, H, W)
+    layers = (image - (1 - front * image[:, 3:]) * still)[:, None]  # (1, 1, 4, H, W): the front layer
     if tuple(out_size) != tuple(image.shape[-1:-3:-1]):  # another output size: the still part is resampled too
         zero = Motion(motion.masks, torch.zeros_like(motion.affine), torch.zeros_like(motion.flow))
         still = next(render_chunks(still[:, None], zero, phases[:1], box=box, canvas_size=canvas_size, out_size=out_size,
                                    mode=mode, align_corners=align_corners))[0]
     for moved in render_chunks(layers, motion, phases, chunk_size=_CHUNK, box=box, canvas_size=canvas_size,
                                out_size=out_size, mode=mode, align_corners=align_corners):
-        frames = moved[0] + still  # (t, 4, h, w)
+        frames = moved[0] + (1 - moved[0, :, 3:]) * still  # (t, 4, h, w): front "over" the still back
         alpha = frames[:, 3:].clamp(0, 1)
         yield torch.cat((torch.minimum(frames[:, :3].clamp(min=0), alpha), alpha), dim=1)
