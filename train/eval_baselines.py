@@ -119,7 +119,10 @@ class Blind:
     resolution = 64  # canvas the preset is built on; the motion is in canvas units, so any size renders the same
 
     def __init__(self, name: str, amplitude: float) -> None:
-        from still2motion import presets  # lands with the motion-control issue; only blind rows need it
+        try:
+            from still2motion import presets  # lands with the motion-control issue; only blind rows need it
+        except ImportError:
+            raise ValueError(f"blind:{name} needs still2motion/presets.py (the motion-control issue)") from None
 
         if name not in presets.PRESET_NAMES:
             raise ValueError(f"unknown preset {name!r} for blind:NAME; known: {', '.join(presets.PRESET_NAMES)}")
