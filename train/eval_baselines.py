@@ -130,6 +130,6 @@ class Blind:
 
     @torch.no_grad()
     def __call__(self, image: Image.Image, num_frames: int, seq: str) -> list[np.ndarray]:
-        canvas, _ = io.letterbox(image, self.resolution)
-        motion = self.build(self.name, io.to_tensor(canvas)[None], amplitude=self.amplitude)
+        canvas, box = io.letterbox(image, self.resolution)
+        motion = self.build(self.name, io.to_tensor(canvas)[None], amplitude=self.amplitude, box=box)
         return render_motion(image, motion, num_frames, self.resolution)
