@@ -2,21 +2,15 @@
 blind curves, several seeds and the character-bootstrap summary, end to end on tiny synthetic loops."""
 
 import json
-import sys
-import types
 
 import pytest
-import torch
 from PIL import Image
 
-import still2motion
 from conftest import TY, hand_set_model
-from still2motion.motion import Motion
 from test_evaluate import circling_square
 from train import coherent_fit, fit_motion
 from train.evaluate import main
 from train.sequences import list_sequences
-from train.silhouette import alpha_box
 
 # (seq, split, character, frames)
 SEQUENCES = [
@@ -54,29 +48,13 @@ def fits(root, tmp_path_factory):
     return out
 
 
-def stub_presets(monkeypatch):
-    """A one-preset stand-in for ``still2motion.presets``: a vertical bob of ``amplitude`` silhouette heights."""
-
-    def preset_motion(name, canvas, *, amplitude=None, num_harmonics=3):
-        box = alpha_box(canvas)
-        affine = torch.zeros(canvas.shape[0], 1, 6, num_harmonics, 2)
-        affine[:, 0, TY, 0, 1] = (amplitude or 0.05) * (box[:, 3] - box[:, 1])
-        R = canvas.shape[-1]
-        return Motion(torch.ones(canvas.shape[0], 1, R, R), affine, torch.zeros(canvas.shape[0], 1, 2, num_harmonics, 2, 2, 2))
-
-    module = types.SimpleNamespace(PRESET_NAMES=("bob",), preset_motion=preset_motion)
-    monkeypatch.setitem(sys.modules, "still2motion.presets", module)
-    monkeypatch.setattr(still2motion, "presets", module, raising=False)
-
-
 def test_unseen_split_is_found_through_the_manifest(root):
     seqs = list_sequences(root, "unseen-val")
     assert [s.seq for s in seqs] == ["tux.c#idle", "tux.c#walk", "tux.d#walk"]
     assert {s.character for s in seqs} == {"supertux:c", "supertux:d"} and {s.source for s in seqs} == {"supertux"}
 
 
-def test_protocol_rows_end_to_end(root, fits, tmp_path, monkeypatch):
-    stub_presets(monkeypatch)
+def test_protocol_rows_end_to_end(root, fits, tmp_path):
     model = tmp_path / "sway"
     hand_set_model({(TY, 1, "b"): 0.1}).save_pretrained(model)
     out = tmp_path / "out"
@@ -124,8 +102,7 @@ def test_protocol_errors_are_one_line(root, tmp_path, capsys, extra, message):
     assert message in err and len(err.splitlines()) == 1
 
 
-def test_unknown_blind_preset_names_the_value(root, tmp_path, capsys, monkeypatch):
-    stub_presets(monkeypatch)
+def test_unknown_blind_preset_names_the_value(root, tmp_path, capsys):
     argv = ["--data_dir", str(root), "--split", "unseen-val", "--output_dir", str(tmp_path / "o"),
             "--baseline", "blind:twirl"]
     assert main(argv) == 1

@@ -16,7 +16,7 @@ writes is a motion-targets file (``masks``, ``affine``, ``flow``: the canvas mot
 (``c_masks``, ``c_affine``, ``c_flow``), the box and the silhouette features of frame 0, which ``train/retrieval.py``
 moves onto another silhouette.
 
-    python train/coherent_fit.py --data_dir ~/.cache/still2motion/data --split unseen-val,test --output coherent.safetensors
+    python train/coherent_fit.py --data_dir ~/.cache/still2motion/data --split unseen-val --output coherent.safetensors
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import torch.nn.functional as F
 if __package__ in (None, ""):  # run as a script: import `train` from the repo root
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
+from still2motion.data import open_dataset  # noqa: E402
 from still2motion.motion import Motion, layer_images, render  # noqa: E402
 from train import silhouette  # noqa: E402
 from train.fit_motion import fit_all, load_clips  # noqa: E402
@@ -143,7 +144,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--split", default="unseen-val", help="comma-separated splits to fit")
     p.add_argument("--output", required=True, help="coherent motion-targets .safetensors file to write")
     p.add_argument("--every", type=int, default=1, help="fit every k-th sequence of each split")
-    p.add_argument("--max_sequences", type=int, default=None, help="at most N sequences per split")
+    p.add_argument("--max_sequences", type=int, default=None,
+                   help="at most N sequences per split, every k-th (the ones evaluate.py --max_sequences N scores)")
     p.add_argument("--fit_resolution", type=int, default=32)
     p.add_argument("--num_layers", type=int, default=2)
     p.add_argument("--num_harmonics", type=int, default=3)
@@ -167,7 +169,11 @@ def main(argv=None) -> int:
     seqs, sources, splits, motions, fitted, static = [], [], [], [], [], []
     extras: dict[str, list[torch.Tensor]] = {}
     for split in args.split.split(","):
-        clips = load_clips(args.data_dir, split, args.fit_resolution, args.max_sequences, args.max_frames, args.every)
+        every = args.every
+        if args.max_sequences:  # every k-th, k = ceil(n / N): the loops evaluate.py --max_sequences N scores
+            n = len(open_dataset(args.data_dir, split, resolution=args.fit_resolution))
+            every = max(every, -(-n // args.max_sequences))
+        clips = load_clips(args.data_dir, split, args.fit_resolution, args.max_sequences, args.max_frames, every)
         if not clips:
             print(f"coherent_fit.py: error: split {split!r} of {args.data_dir} has no sequences", file=sys.stderr)
             return 1

@@ -63,7 +63,8 @@ def check_baseline(value: str) -> str:
     """``argparse`` type of ``--baseline``: a simple baseline or ``blind:NAME``."""
     if value in SIMPLE_BASELINES or (value.startswith("blind:") and len(value) > len("blind:")):
         return value
-    raise argparse.ArgumentTypeError(f"unknown baseline {value!r}; choose from {', '.join(SIMPLE_BASELINES)}, blind:NAME")
+    known = ", ".join((*SIMPLE_BASELINES, "blind:NAME"))
+    raise argparse.ArgumentTypeError(f"unknown baseline {value!r}; choose from {known}")
 
 
 def _needs(args: argparse.Namespace, flag: str, baseline: str) -> Path:

@@ -4,8 +4,9 @@
 # character-bootstrap intervals split by source and by kind of loop; and the bundled model re-scored on val (which no
 # longer holds SuperTux). No training. Run from the repository root once the data is prepared.
 #
-# Subsets (the 2-core CPU is shared): MAX_TEST=N scores every k-th test loop (at most N); BANK_EVERY=k fits every k-th
-# training loop for retrieval; MAX_VAL=N likewise for the val re-score. Empty MAX_* = the whole split.
+# Subsets (the 2-core CPU is shared): MAX_TEST=N fits and scores every k-th test loop, k = ceil(n / N); BANK_EVERY=k
+# fits every k-th training loop for retrieval; MAX_VAL=N likewise for the val re-score. Empty MAX_* = the whole split.
+# The run committed in docs/results/diagnose_* used MAX_TEST=93 (every 3rd test loop), BANK_EVERY=12, MAX_VAL=74.
 set -euo pipefail
 C=${STILL2MOTION_CACHE:-$HOME/.cache/still2motion}
 DATA=${DATA:-$C/data}
@@ -23,8 +24,10 @@ mkdir -p "$WORK"
 # 1. Fits: each evaluated loop's own motion (the two ceilings, and the kind of loop), and the retrieval bank.
 [ -f "$WORK/today.safetensors" ] || $PY train/fit_motion.py --data_dir "$DATA" --split unseen-val,test \
     --output "$WORK/today.safetensors"
-[ -f "$WORK/coherent.safetensors" ] || $PY train/coherent_fit.py --data_dir "$DATA" --split unseen-val,test \
-    --output "$WORK/coherent.safetensors"
+[ -f "$WORK/coherent_unseen-val.safetensors" ] || $PY train/coherent_fit.py --data_dir "$DATA" --split unseen-val \
+    --output "$WORK/coherent_unseen-val.safetensors"
+[ -f "$WORK/coherent_test.safetensors" ] || $PY train/coherent_fit.py --data_dir "$DATA" --split test \
+    ${MAX_TEST:+--max_sequences "$MAX_TEST"} --output "$WORK/coherent_test.safetensors"
 [ -f "$WORK/bank.safetensors" ] || $PY train/coherent_fit.py --data_dir "$DATA" --split train --every "$BANK_EVERY" \
     --output "$WORK/bank.safetensors"
 
@@ -52,7 +55,7 @@ for split in unseen-val test; do
         --baseline static --baseline random-motion --motions "$MOTIONS" \
         --baseline retrieval --bank "$WORK/bank.safetensors" \
         --baseline ceiling:today --fits "$WORK/today.safetensors" \
-        --baseline ceiling:coherent --coherent_fits "$WORK/coherent.safetensors" \
+        --baseline ceiling:coherent --coherent_fits "$WORK/coherent_$split.safetensors" \
         "${BLIND[@]}" --contact_sheets 0 --output_dir "$WORK/$split"
     mkdir -p "$DOCS/diagnose_$split"
     slim "$WORK/$split" "$DOCS/diagnose_$split"
