@@ -6,7 +6,8 @@
 #
 # Subsets (the 2-core CPU is shared): MAX_TEST=N fits and scores every k-th test loop, k = ceil(n / N); BANK_EVERY=k
 # fits every k-th training loop for retrieval; MAX_VAL=N likewise for the val re-score. Empty MAX_* = the whole split.
-# The run committed in docs/results/diagnose_* used MAX_TEST=93 (every 3rd test loop), BANK_EVERY=12, MAX_VAL=74.
+# The run committed in docs/results/diagnose_* used MAX_TEST=93 (every 3rd test loop), BANK_EVERY=12 and the whole
+# val split (221 loops).
 set -euo pipefail
 C=${STILL2MOTION_CACHE:-$HOME/.cache/still2motion}
 DATA=${DATA:-$C/data}
