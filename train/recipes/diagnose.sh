@@ -67,3 +67,9 @@ $PY train/evaluate.py --model default --seeds 4 --data_dir "$DATA" --split val $
     --baseline static --contact_sheets 0 --output_dir "$WORK/val"
 mkdir -p "$DOCS/diagnose_val"
 slim "$WORK/val" "$DOCS/diagnose_val"
+
+# 4. The bundled model and today's fit ceiling on the whole test split (the subset above holds every 3rd loop).
+$PY train/evaluate.py --model default --seeds 4 --data_dir "$DATA" --split test --baseline static \
+    --baseline ceiling:today --fits "$WORK/today.safetensors" --contact_sheets 0 --output_dir "$WORK/test_full"
+mkdir -p "$DOCS/diagnose_test_full"
+slim "$WORK/test_full" "$DOCS/diagnose_test_full"
