@@ -56,12 +56,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def load_clips(data_dir: str, split: str, resolution: int, max_sequences: int | None, max_frames: int):
-    """All sequences of a split as ``(seq, source, frames (N, 4, R, R) premultiplied, phases (N,))``."""
+def load_clips(data_dir: str, split: str, resolution: int, max_sequences: int | None, max_frames: int, every: int = 1):
+    """The sequences of a split (every ``every``-th, at most ``max_sequences``) as
+    ``(seq, source, frames (N, 4, R, R) premultiplied, phases (N,))``."""
     ds = open_dataset(data_dir, split, resolution=resolution, augment=False)
-    count = len(ds) if max_sequences is None else min(len(ds), max_sequences)
+    indices = list(range(0, len(ds), max(1, every)))[:max_sequences]
     clips = []
-    for i in tqdm(range(count), desc=f"loading {split}", unit="seq", disable=None):
+    for i in tqdm(indices, desc=f"loading {split}", unit="seq", disable=None):
         n = ds.num_frames(i)
         which = list(range(n)) if n <= max_frames else [round(t * n / max_frames) for t in range(max_frames)]
         frames = torch.stack([io.to_tensor(f) for f in ds.frames(i, which)])
@@ -137,8 +138,13 @@ def fit_batch(frames: torch.Tensor, phases: torch.Tensor, valid: torch.Tensor, a
     return motion, per_clip
 
 
-def fit_all(clips, args) -> tuple[Motion, torch.Tensor, torch.Tensor]:
-    """Fits every clip, batching clips of similar length; returns motions, fitted L1 and static L1 in clip order."""
+def fit_all(clips, args, fit=None, extras: dict | None = None) -> tuple[Motion, torch.Tensor, torch.Tensor]:
+    """Fits every clip, batching clips of similar length; returns motions, fitted L1 and static L1 in clip order.
+
+    ``fit`` is ``fit_batch`` by default; another fit (``train/coherent_fit.py``) may return a third value, a dict of
+    per-clip tensors ``(B, ...)``, which are gathered in clip order into ``extras`` when it is given.
+    """
+    fit = fit or fit_batch
     order = sorted(range(len(clips)), key=lambda i: clips[i][2].shape[0])
     results: dict[int, tuple] = {}
     bar = tqdm(total=len(clips), desc="fitting", unit="seq", disable=None)
@@ -153,14 +159,17 @@ def fit_all(clips, args) -> tuple[Motion, torch.Tensor, torch.Tensor]:
             f, ph = clips[i][2], clips[i][3]
             frames[b, : len(f)], phases[b, : len(f)], valid[b, 1 : len(f)] = f, ph, True
             frames[b, len(f) :] = f[0]
-        motion, l1 = fit_batch(frames, phases, valid, args)
+        motion, l1, *more = fit(frames, phases, valid, args)
         w = valid[:, :, None, None, None].float()
         static = ((frames - frames[:, :1]).abs() * w).sum(dim=(1, 2, 3, 4)) / (w.sum(dim=(1, 2, 3, 4)) * 4 * R * R)
         for b, i in enumerate(idx):
-            results[i] = (Motion(motion.masks[b], motion.affine[b], motion.flow[b]), l1[b], static[b])
+            results[i] = (Motion(motion.masks[b], motion.affine[b], motion.flow[b]), l1[b], static[b],
+                          {k: v[b] for k, v in (more[0] if more else {}).items()})
         bar.update(len(idx))
     bar.close()
     rows = [results[i] for i in range(len(clips))]
+    if extras is not None and rows:
+        extras.update({k: torch.stack([r[3][k] for r in rows]) for k in rows[0][3]})
     motion = Motion(*(torch.stack([getattr(r[0], k) for r in rows]) for k in ("masks", "affine", "flow")))
     return motion, torch.stack([r[1] for r in rows]), torch.stack([r[2] for r in rows])
 
