@@ -58,7 +58,7 @@ atexit.register(shutil.rmtree, WORK_DIR, ignore_errors=True)
 KEEP_REQUESTS = 16
 MAX_AGE_S = 15 * 60
 GRADIO_CACHE_CLEANUP = (600, 1800)  # every 10 min, delete served/uploaded files older than 30 min
-# The download is encoded here while the preview is being sent: the queue runs 2 requests at a time.
+# The download is encoded here while the preview is being sent to the browser: the queue runs 2 requests at a time.
 ENCODER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="encode")
 _busy: set[Path] = set()
 _lock = threading.Lock()
@@ -166,9 +166,10 @@ def animate(
             if input_frames > 1:
                 gr.Info(f"The upload is animated ({input_frames} frames); animating its first frame.")
             stem = _stem(image)
-            download = ENCODER.submit(_download, anim, out_dir, stem, request)
             preview = anim.save(out_dir / f"{stem}_preview.png", format="apng", optimize="none",
                                 max_bytes=int(cfg.limit("max_output_bytes")))
+            # After the preview, not beside it: on two cores the two encodes would slow each other down.
+            download = ENCODER.submit(_download, anim, out_dir, stem, request)
         except (ValueError, TypeError, OSError, ImportError) as exc:
             raise _error(exc, image) from None
         yield str(preview), None

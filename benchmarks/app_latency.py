@@ -109,24 +109,42 @@ def main() -> None:
                                             api_name="/animate"))
 
     results = {}
+    load_before = os.getloadavg()[0]
     try:
         for _ in range(2):  # burn-in
             render_save()
-        results["render (in-process)"] = summary([timed(render) for _ in range(args.repeats)])
-        results["render + save (in-process)"] = summary([timed(render_save) for _ in range(args.repeats)])
-        for n in args.clients:
+        # One client: one of each per round (interleaved), so a busy machine slows every row alike.
+        client = Client(url, verbose=False)
+        full(client)
+        rows = {"render (in-process)": lambda: timed(render), "render + save (in-process)": lambda: timed(render_save),
+                "time to preview, 1 client": lambda: preview(client), "full request, 1 client": lambda: full(client)}
+        times = {name: [] for name in rows}
+        for _ in range(args.repeats):
+            for name, fn in rows.items():
+                times[name].append(fn())
+        results.update({name: summary(t) for name, t in times.items()})
+        for n in (c for c in args.clients if c > 1):
             clients = [Client(url, verbose=False) for _ in range(n)]
             for c in clients:
                 full(c)  # burn-in per client
-            for name, fn in (("time to preview", preview), ("full request", full)):
-                with ThreadPoolExecutor(n) as pool:
-                    per_client = list(pool.map(lambda c, fn=fn: [fn(c) for _ in range(args.repeats)], clients))
-                results[f"{name}, {n} client{'s' if n > 1 else ''}"] = summary(sum(per_client, []))
+
+            def loop(c):  # each client alternates preview-timed and full requests
+                out = {"preview": [], "full": []}
+                for _ in range(args.repeats):
+                    out["preview"].append(preview(c))
+                    out["full"].append(full(c))
+                return out
+
+            with ThreadPoolExecutor(n) as pool:
+                per_client = list(pool.map(loop, clients))
+            results[f"time to preview, {n} clients"] = summary(sum((r["preview"] for r in per_client), []))
+            results[f"full request, {n} clients"] = summary(sum((r["full"] for r in per_client), []))
     finally:
         app.demo.close()
     cpu = platform.processor() or platform.machine()
     print(f"torch {torch.__version__}, {cpu}, {torch.get_num_threads()} threads, cpu, float32; model {app.MODEL_NAME}; "
-          f"{args.size}x{args.size} RGBA, {args.frames} frames, {args.format}")
+          f"{args.size}x{args.size} RGBA, {args.frames} frames, {args.format}; load average {load_before:.1f} before, "
+          f"{os.getloadavg()[0]:.1f} after")
     for name, r in results.items():
         print(f"{name:32s} p50 {r['p50_ms']:7.1f} ms   p95 {r['p95_ms']:7.1f} ms   ({r['runs']} runs)")
     one = {k: v["p50_ms"] for k, v in results.items()}

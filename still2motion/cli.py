@@ -20,7 +20,6 @@ from . import config as cfg
 from . import io
 from . import request as rq
 from .batch import collect_inputs, plan_outputs
-from .loading import load_model
 
 EXAMPLES = """examples:
   still2motion animate examples/robot_idle.png -o robot.png          # APNG, 20 frames at 10 fps
@@ -37,6 +36,13 @@ NAMES = {
     "size": "--size", "format": "--format", "motion": "--motion", "mask": "--mask", **{name: "--" + name.replace("_", "-") for name in io.OPTIONS},
 }
 PROGRESS_DELAY_S = 2.0  # show progress only for work that takes longer than this
+
+
+def load_model(model: str | None):
+    """``still2motion.load_model``, imported when a model is needed (torch takes seconds to import)."""
+    from .loading import load_model as load
+
+    return load(model)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 from . import config as cfg
@@ -198,12 +197,18 @@ def load(source: ImageInput, request: Request, *, names: Mapping[str, str] = PYT
     return Still(loaded, out_size)
 
 
-@torch.no_grad()
 def render(model, still: Still, request: Request, *, progress: Progress | None = None) -> tuple[io.Animation, int]:
     """Decodes and animates a loaded still; returns the animation and the input's frame count (> 1: animated file).
 
     Frame 0 is the decoded input, verbatim, when the output has the input's size.
     """
+    import torch  # here, not at the top: checking a request (and the CLI's --help) must not wait for torch
+
+    with torch.no_grad():
+        return _render(model, still, request, progress)
+
+
+def _render(model, still: Still, request: Request, progress: Progress | None) -> tuple[io.Animation, int]:
     read = io.decode_image(still.loaded, max_pixels=int(cfg.limit("max_input_pixels")))
     image = read.image
     mode = io.auto_resample(image) if request.resample == "auto" else request.resample
