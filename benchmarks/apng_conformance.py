@@ -1,4 +1,4 @@
-"""Checks `read_animation` against Pillow's APNG edge-case files (not a test; see ../shared/DATA.md §9).
+"""Checks `read_animation` against Pillow's APNG edge-case files (not a test; the files come from the Pillow 12.0.0 sdist, Tests/images/apng/).
 
 Get the files once (47 MB sdist, needs PyPI):
     pip download --no-deps --no-binary :all: pillow==12.0.0 -d /tmp/raw

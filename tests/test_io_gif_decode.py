@@ -79,7 +79,7 @@ def test_real_disposal_0_gif_accumulates():
     anim = read_animation(FIXTURES / "arcade_anim.gif")
     assert len(anim.frames) == 8 and anim.durations_ms == [100] * 8
     opaque = [int((f[..., 3] > 0).sum()) for f in anim.frames]
-    assert opaque == sorted(opaque) and opaque[0] == 4076 and opaque[-1] == 4981  # DATA.md §8: ghost legs
+    assert opaque == sorted(opaque) and opaque[0] == 4076 and opaque[-1] == 4981  # the arcade fixture decodes with ghost legs
 
 
 def test_robot_gif_fixture():

@@ -4,7 +4,7 @@
                                  [--min_frames 4] [--scale 2] [--pack DIR --pack_resolution 64]
                                  [--compact_pack FILE.s2mpack]
 
-Writes ``ROOT/{train,val,test}/<seq>/0000.png …`` and ``ROOT/manifest.jsonl`` (DATA.md §6). Idempotent: downloads,
+Writes ``ROOT/{train,val,test}/<seq>/0000.png …`` and ``ROOT/manifest.jsonl`` (docs/training-data.md). Idempotent: downloads,
 extractions, analyses and finished sequence folders are reused; a re-run with other filters removes what no longer
 belongs. ``--pack DIR`` also writes every split as a compressed uint8 archive at one resolution (``train/pack.py``);
 ``--compact_pack FILE`` writes every split, the unseen ones too, into one palette-compressed file (docs/data-sources.md).
