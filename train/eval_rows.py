@@ -111,7 +111,7 @@ def build_rows(args: argparse.Namespace, train_seqs: Callable[[], list[str]], ev
             )
         elif baseline.startswith("ceiling:"):
             own = OwnMotion(_needs(args, "fits" if baseline == "ceiling:today" else "coherent_fits", baseline))
-            rows[baseline] = Row("baseline", None, lambda image, num_frames, fps, seq, own=own: own(image, num_frames, seq))
+            rows[baseline] = Row("baseline", None, lambda image, num_frames, fps, seq, f=own: f(image, num_frames, seq))
         elif baseline == "retrieval":
             from train.retrieval import Retrieval
 
