@@ -5,7 +5,7 @@ training loops, clustered) holds ``V`` silhouette-relative motions; the head sco
 its mirror image) and predicts a residual per input:
 
 - ``log_scale``: the amplitude, ``exp(log_scale)`` times the entry's;
-- ``anchor``: where the input sits in the entry's cycle, as an angle (``atan2`` of a 2-vector that starts at ``(1, 0)``);
+- ``anchor``: where the input sits in the entry's cycle, an angle (``atan2`` of a 2-vector that starts at ``(1, 0)``);
 - ``split``: shifts the layers' boundary along the height of the silhouette (added to the height-mask logits of layer 0,
   subtracted from the last layer's);
 - ``pivot``: moves the pivot (the base centre of the silhouette box) by ``(dx, dy)`` box heights.

@@ -26,7 +26,6 @@ variant, plus ``entry``, ``anchor``, ``mirror``, ``scale``, ``oracle_l1``, ``sta
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import sys
@@ -107,15 +106,17 @@ def _scores(cands: Coherent, frames: torch.Tensor, phases: torch.Tensor, canvas_
 
 
 @torch.no_grad()
-def choose(table: Coherent, frames: torch.Tensor, phases: torch.Tensor, canvas_grid: int, scales=SCALES):
-    """The oracle on one loop ``frames (T, 4, R, R)``, coarse to fine: every entry at scale 1 on ``ANCHORS`` x mirror,
-    then the ``TOP`` best entries on ``FINE_ANCHORS`` x mirror x ``scales``, then the best one's anchor refined.
+def choose(table: Coherent, frames: torch.Tensor, phases: torch.Tensor, canvas_grid: int, scales=SCALES,
+           coarse_scale: float = 1.0):
+    """The oracle on one loop ``frames (T, 4, R, R)``, coarse to fine: every entry at ``coarse_scale`` on ``ANCHORS``
+    x mirror, then the ``TOP`` best entries on ``FINE_ANCHORS`` x mirror x ``scales``, then the best one's anchor
+    refined.
 
     Returns ``(best variant Coherent (1, ...), its (entry, anchor, mirror, scale) (4,), its phase-L1, the coarse
     phase-L1 of each entry (V,))``.
     """
     V = table.affine.shape[0]
-    cands, keys = variants(table, (1.0,), ANCHORS)
+    cands, keys = variants(table, (coarse_scale,), ANCHORS)
     scores = _scores(cands, frames, phases, canvas_grid)
     per_entry = torch.full((V,), math.inf).scatter_reduce(0, keys[:, 0].long(), scores, "amin")
     top = per_entry.argsort()[:TOP]
@@ -199,6 +200,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max_sequences", type=int, default=None,
                    help="every k-th loop, at most N (the ones evaluate.py --max_sequences N scores)")
     p.add_argument("--scales", type=lambda v: [float(s) for s in v.split(",")], default=list(SCALES))
+    p.add_argument("--coarse_scale", type=float, default=1.0, help="scale of every entry in the coarse pass")
     p.add_argument("--no_presets", action="store_true", help="skip the nearest-preset comparison")
     p.add_argument("--output", type=Path, required=True)
     return p.parse_args(argv)
@@ -224,7 +226,8 @@ def main(argv=None) -> int:
     rows: dict[str, list] = {k: [] for k in ("masks", "affine", "flow", "key", "l1", "static", "per_entry", "div")}
     names = []
     for n, (seq, source, frames, phases) in enumerate(clips):
-        pick, key, l1, per_entry = choose(table, frames, phases, int(config.get("canvas_grid", 16)), args.scales)
+        pick, key, l1, per_entry = choose(table, frames, phases, int(config.get("canvas_grid", 16)), args.scales,
+                                          args.coarse_scale)
         rows["masks"].append(pick.masks)
         rows["affine"].append(pick.affine)
         rows["flow"].append(pick.flow)
@@ -249,6 +252,7 @@ def main(argv=None) -> int:
     seqs = [c[0] for c in clips]
     out_config = {"kind": "vocab-oracle", "vocabulary": str(args.vocabulary), "split": args.split,
                   "resolution": R, "canvas_grid": int(config.get("canvas_grid", 16)), "scales": args.scales,
+                  "coarse_scale": args.coarse_scale,
                   "anchors": list(FINE_ANCHORS), "top": TOP, "sources": [c[1] for c in clips], "preset": names,
                   "seconds": round(time.time() - started, 1)}
     empty = Motion(torch.zeros(len(seqs), 1, 1, 1), torch.zeros(len(seqs), 1, 6, 1, 2),

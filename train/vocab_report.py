@@ -56,7 +56,8 @@ def eval_rows(path: Path) -> list[str]:
                      f"{np.mean(o <= 0.85 * s):.0%} of loops")
         if "ceiling:coherent" in rows:
             c = np.array([it["phase_l1"] for it in rows["ceiling:coherent"]["items"]], dtype=float)
-            lines.append(f"gap closed (static -> coherent ceiling): {(s.mean() - o.mean()) / (s.mean() - c.mean()):.2f}")
+            closed = (s.mean() - o.mean()) / (s.mean() - c.mean())
+            lines.append(f"gap closed (static -> coherent ceiling): {closed:.2f}")
         curves: dict[str, list] = {}
         for n, r in rows.items():
             if r.get("blind"):

@@ -11,10 +11,10 @@ silhouette coordinates, a 4² flow over the box, masks over height), with no tra
 2. **Canonicalise** the phase (``canonical_phase``): rotate every harmonic by ``m psi`` with ``psi`` maximising the
    cosine part of the trajectory (the input sits at an extreme of the motion), ties broken towards the first
    harmonic.
-3. **Cluster** with k-medoids (``kmedoids``: sum of distances, not squared) on a distance that is exactly invariant to what a loop's motion does not
-   fix: the minimum over ``PHASES`` further phase shifts, time reversal (``b -> -b``) and mirroring (``x -> -x``) of the
-   squared L2 between descriptors (``group_distances``). Medoids keep real motions: each entry is one training
-   loop's coherent fit, phase-canonicalised.
+3. **Cluster** with k-medoids (``kmedoids``: sum of distances, not squared) on a distance that is exactly invariant
+   to what a loop's motion does not fix: the minimum over ``PHASES`` further phase shifts, time reversal
+   (``b -> -b``) and mirroring (``x -> -x``) of the L2 between descriptors (``group_distances`` gives its square).
+   Medoids keep real motions: each entry is one training loop's coherent fit, phase-canonicalised.
 
 The table (``save_table`` / ``load_table``) holds per entry ``c_masks (V, K, Nh)``, ``c_affine (V, K, 6, M, 2)``,
 ``c_flow (V, K, 2, M, 2, F, F)`` (``coherent_fit.Coherent``), ``members (V,)`` and ``medoid (V,)`` (its row in the fit
