@@ -4,6 +4,10 @@
 - ``random-motion``: the fitted motion (``train/fit_motion.py``) of a random *training* loop, applied to the input. It
   moves like a real sprite but ignores the image, so a model that beats it is looking at its input. (An average
   trajectory would not do: opposite-phase motions cancel to stillness.)
+- ``ceiling:today`` / ``ceiling:coherent`` (``OwnMotion``): each loop's own fitted motion (``fit_motion.py`` /
+  ``coherent_fit.py`` run on the evaluated split): what that motion representation can reach on it.
+- ``blind:NAME`` (``Blind``): one preset for every input at one amplitude; ``evaluate.py`` sweeps the amplitude.
+- ``retrieval`` lives in ``train/retrieval.py``; the rows are assembled in ``train/eval_rows.py``.
 
 Each baseline is a callable ``(image, num_frames, seq) -> list of np.uint8 (H, W, 4)``, like ``Generator.animate``.
 """

@@ -6,7 +6,8 @@
 #
 # Subsets (the 2-core CPU is shared): MAX_TEST=N fits and scores every k-th test loop, k = ceil(n / N); BANK_EVERY=k
 # fits every k-th training loop for retrieval; MAX_VAL=N likewise for the val re-score. Empty MAX_* = the whole split.
-# The run committed in docs/results/diagnose_* used MAX_TEST=93 (every 3rd test loop), BANK_EVERY=12, MAX_VAL=74.
+# The run committed in docs/results/diagnose_* used MAX_TEST=93 (every 3rd test loop), BANK_EVERY=12 and the whole
+# val split (221 loops).
 set -euo pipefail
 C=${STILL2MOTION_CACHE:-$HOME/.cache/still2motion}
 DATA=${DATA:-$C/data}
@@ -66,3 +67,9 @@ $PY train/evaluate.py --model default --seeds 4 --data_dir "$DATA" --split val $
     --baseline static --contact_sheets 0 --output_dir "$WORK/val"
 mkdir -p "$DOCS/diagnose_val"
 slim "$WORK/val" "$DOCS/diagnose_val"
+
+# 4. The bundled model and today's fit ceiling on the whole test split (the subset above holds every 3rd loop).
+$PY train/evaluate.py --model default --seeds 4 --data_dir "$DATA" --split test --baseline static \
+    --baseline ceiling:today --fits "$WORK/today.safetensors" --contact_sheets 0 --output_dir "$WORK/test_full"
+mkdir -p "$DOCS/diagnose_test_full"
+slim "$WORK/test_full" "$DOCS/diagnose_test_full"
