@@ -69,3 +69,16 @@ done
 for table in "${TABLES[@]:1}"; do
     for split in val unseen-val; do oracle "$table" "$split"; done
 done
+
+# 6. A wider amplitude grid for the main table (the coarse pass at 0.5x), scored at the loops' own size.
+for split in val unseen-val; do
+    case $split in val) SUBSET=(--max_sequences "$MAX_VAL") ;; *) SUBSET=() ;; esac
+    out=$WORK/oracleB_${split}_$(basename "$MAIN")
+    [ -f "$out" ] || $PY train/vocab_oracle.py --vocabulary "$MAIN" --data_dir "$DATA" --split "$split" "${SUBSET[@]}" \
+        --scales 0.25,0.5,0.75,1,1.5 --coarse_scale 0.5 --no_presets --output "$out"
+    case $split in val) SUBSET=(--max_sequences "$MAX_VAL") ;; *) SUBSET=(--sources supertux) ;; esac
+    [ -f "$WORK/evalB_$split/metrics.json" ] || $PY train/evaluate.py --data_dir "$DATA" --split "$split" "${SUBSET[@]}" \
+        --baseline static --baseline ceiling:coherent --coherent_fits "$WORK/coherent_$split.safetensors" \
+        --baseline oracle:vocab --oracle "$out" --bootstrap 200 --contact_sheets 0 --output_dir "$WORK/evalB_$split"
+done
+# Summaries: python train/vocab_report.py --oracles $WORK/oracle*_*.safetensors --metrics $WORK/eval*/metrics.json
