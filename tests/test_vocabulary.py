@@ -10,7 +10,7 @@ from PIL import Image
 
 from still2motion.motion import Motion, shift_phase
 from test_evaluate import circling_square
-from train import coherent_fit, vocab_oracle, vocabulary
+from train import coherent_fit, vocab_oracle, vocab_residual, vocabulary
 from train.coherent_fit import TX, TY, A, Coherent
 from train.evaluate import main as evaluate_main
 from train.metrics import phase_aligned_l1
@@ -112,6 +112,17 @@ def test_oracle_recovers_the_entry_a_loop_was_rendered_with():
     assert l1 < 1e-4 < float(per_entry[[0, 2]].min())
     static = float((real - real[:1]).abs().mean())
     assert l1 < 0.01 * static
+
+
+def test_fitted_residual_recovers_what_the_table_entry_missed():
+    source, phases = square_loop(8)
+    entry = coherent(TY_1_a=0.06, TX_1_b=0.04)
+    truth = Coherent(entry.masks, entry.affine * 1.4, entry.flow + 0.02)  # larger, plus a flow the entry lacks
+    real = vocab_oracle.render_coherent(truth, source, phases, 16)[0]
+    start = float(vocab_oracle.phase_l1_batch(vocab_oracle.render_coherent(entry, source, phases, 16), real)[0])
+    fitted = vocab_residual.fit_residual(entry, real, phases, steps=60, lr=0.02)
+    assert fitted < 0.5 * start
+    assert vocab_residual.fit_residual(entry, real, phases, steps=0, lr=0.02) == pytest.approx(start)
 
 
 @pytest.fixture(scope="module")
