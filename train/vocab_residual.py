@@ -94,6 +94,8 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=60)
     p.add_argument("--learning_rate", type=float, default=0.01)
     p.add_argument("--no_flow", action="store_true", help="fit scale, split and pivot only (no flow correction)")
+    p.add_argument("--from_still", action="store_true",
+                   help="control: start from zero motion (the choice's masks only) instead of the oracle's entry")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     torch.manual_seed(0)
@@ -109,6 +111,8 @@ def main(argv=None) -> int:
         o, f = oracle.tensors, fits.tensors
         i, j = oracle.index[seq], fits.index[seq]
         choice = Coherent(o["c_masks"][i:i + 1], o["c_affine"][i:i + 1], o["c_flow"][i:i + 1])
+        if args.from_still:
+            choice = Coherent(choice.masks, torch.zeros_like(choice.affine), torch.zeros_like(choice.flow))
         own = Coherent(f["c_masks"][j:j + 1], f["c_affine"][j:j + 1], f["c_flow"][j:j + 1])
         with torch.no_grad():
             ceiling = float(phase_l1_batch(render_coherent(own, frames[0], phases, 16), frames)[0])
@@ -118,7 +122,8 @@ def main(argv=None) -> int:
     s, o, r, c = (torch.tensor(x) for x in zip(*rows))
     gap = (s.mean() - c.mean()).item()
     logger.info("%s%s: %d loops at 32²: static %.5f, oracle %.5f (gap closed %.0f %%), oracle + fitted residual %.5f "
-                "(%.0f %%), own coherent fit %.5f; %.0f s", args.split, " (no flow)" if args.no_flow else "",
+                "(%.0f %%), own coherent fit %.5f; %.0f s", args.split,
+                " (no flow)" if args.no_flow else " (from still)" if args.from_still else "",
                 len(rows), s.mean(), o.mean(),
                 100 * (s.mean() - o.mean()).item() / gap, r.mean(), 100 * (s.mean() - r.mean()).item() / gap,
                 c.mean(), time.time() - started)
