@@ -82,3 +82,11 @@ for split in val unseen-val; do
         --baseline oracle:vocab --oracle "$out" --bootstrap 200 --contact_sheets 0 --output_dir "$WORK/evalB_$split"
 done
 # Summaries: python train/vocab_report.py --oracles $WORK/oracle*_*.safetensors --metrics $WORK/eval*/metrics.json
+
+# 7. The oracle with a per-loop fitted residual (scale, split, pivot, 4² flow), without the flow, and from still.
+for flag in "" --no_flow --from_still; do
+    $PY train/vocab_residual.py --oracle "$WORK/oracleB_val_$(basename "$MAIN")" --coherent_fits \
+        "$WORK/coherent_val.safetensors" --data_dir "$DATA" --split val --max_sequences "$MAX_VAL" $flag
+    $PY train/vocab_residual.py --oracle "$WORK/oracleB_unseen-val_$(basename "$MAIN")" --coherent_fits \
+        "$WORK/coherent_unseen-val.safetensors" --data_dir "$DATA" --split unseen-val $flag
+done
