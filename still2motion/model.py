@@ -18,6 +18,7 @@ from .generator import Generator
 from .motion import Motion, layer_images, render
 from .rendering import render_motion
 from .unet import UNet
+from .vocab_head import VocabHead
 
 class Still2Motion(
     Generator,
@@ -39,11 +40,14 @@ class Still2Motion(
         noise_dim: size of the noise vector ``z`` drawn from the seed.
         align_corners: used by every ``grid_sample`` / ``interpolate``.
         generator_type: recorded in config.json so loaders know which class to build.
+        vocabulary_size: ``V`` > 0 replaces the coefficient heads' output with a motion vocabulary
+            (``vocab_head.py``: scores over ``2 V`` table entries and a small residual; seeds sample the scores).
+            0 (configs saved before it: the default) keeps coefficient regression.
         motion_scale: amplitude calibration applied when animating (``animate``'s ``strength`` multiplies it), chosen
             on the val split after training (``train/ship.py --motion_scale``); training never sees it.
     """
 
-    added_config_keys = ("motion_scale",)  # configs saved before it existed load with the default, 1.0
+    added_config_keys = ("motion_scale", "vocabulary_size")  # configs saved before them load with the defaults
 
     def __init__(
         self,
@@ -57,6 +61,7 @@ class Still2Motion(
         align_corners: bool = False,
         generator_type: str = "still2motion",
         motion_scale: float = 1.0,
+        vocabulary_size: int = 0,
     ) -> None:
         super().__init__()
         block_out_channels = tuple(block_out_channels)  # config.json hands back a list
@@ -95,6 +100,11 @@ class Still2Motion(
         for head in (self.affine_head[-1], self.flow_head, self.mask_head):
             nn.init.zeros_(head.weight)  # an untrained model returns the still image
             nn.init.zeros_(head.bias)
+        if not isinstance(vocabulary_size, int) or isinstance(vocabulary_size, bool) or vocabulary_size < 0:
+            raise ValueError(f"vocabulary_size must be an integer >= 0, got {vocabulary_size!r}")
+        self.vocabulary_size = vocabulary_size
+        if self.vocabulary_size:  # issue 19: score a table of real motions instead of regressing coefficients
+            self.vocab_head = VocabHead(block_out_channels[-1], self.vocabulary_size, K, M)
 
     def forward(
         self, image: torch.Tensor, noise: torch.Tensor | None = None, has_alpha: torch.Tensor | None = None
@@ -109,6 +119,8 @@ class Still2Motion(
         Returns:
             ``Motion`` with masks ``(B, K, R, R)``, affine ``(B, K, 6, M, 2)``, flow ``(B, K, 2, M, 2, Hf, Wf)``.
         """
+        if self.vocabulary_size:
+            return self.forward_vocab(image, noise, has_alpha)[2]
         bottleneck, levels, noise = self.encode(image, noise, has_alpha)
         B, K, M = image.shape[0], self.num_layers, self.num_harmonics
         pooled = torch.cat((bottleneck.mean(dim=(2, 3)), noise), dim=1)
@@ -118,6 +130,27 @@ class Still2Motion(
         flow = flow.view(B, K, 2, M, 2, *flow.shape[-2:])
         masks = torch.softmax(self.mask_head(levels[-1]), dim=1)  # (B, K, R, R)
         return Motion(masks=masks, affine=affine, flow=flow)
+
+    def forward_vocab(
+        self, image: torch.Tensor, noise: torch.Tensor | None = None, has_alpha: torch.Tensor | None = None,
+        classes: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, Motion]:
+        """With ``vocabulary_size`` > 0: ``(logits (B, 2V), residual (B, 6), motion)`` (``vocab_head.VocabHead``).
+
+        The scores see the image only (the U-Net runs with zero noise), so every seed samples one distribution;
+        ``noise`` picks the class (zero noise: the most likely) unless ``classes (B,)`` are given (training).
+        """
+        if not self.vocabulary_size:
+            raise ValueError("forward_vocab needs a model built with vocabulary_size > 0, got 0")
+        bottleneck, _, _ = self.encode(image, image.new_zeros(image.shape[0], self.noise_dim), has_alpha)
+        noise = image.new_zeros(image.shape[0], self.noise_dim) if noise is None else noise
+        return self.vocab_head(bottleneck.mean(dim=(2, 3)), image, noise, classes)
+
+    def sample_noise(self, seed: int | None, batch_size: int = 1) -> torch.Tensor:
+        """The noise for a seed; with a vocabulary, seed 0 is zero noise: the most likely motion."""
+        if self.vocabulary_size and seed == 0:
+            return torch.zeros(batch_size, self.noise_dim)
+        return super().sample_noise(seed, batch_size)
 
     def forward_frames(
         self, image: torch.Tensor, phases: torch.Tensor, noise: torch.Tensor | None = None, motion: Motion | None = None

@@ -3,7 +3,8 @@
 Baselines (``train/eval_baselines.py``): ``static``, ``random-motion`` (``--motions``), ``ceiling:today``
 (``--fits``: ``fit_motion.py`` on the evaluated split), ``ceiling:coherent`` (``--coherent_fits``:
 ``coherent_fit.py`` on the evaluated split), ``retrieval`` (``--bank``: ``coherent_fit.py`` on training loops) and
-``blind:NAME`` (a ``still2motion.presets`` name, one row per ``--amplitudes`` value).
+``blind:NAME`` (a ``still2motion.presets`` name, one row per ``--amplitudes`` value) and ``oracle:vocab``
+(``--oracle``: each loop's best motion-vocabulary entry, ``train/vocab_oracle.py`` on the evaluated split).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from train.motion_targets import MotionTargets
 from train.sequences import Sequence, list_sequences
 
 Frames = list[np.ndarray]
-SIMPLE_BASELINES = ("static", "random-motion", "ceiling:today", "ceiling:coherent", "retrieval")
+SIMPLE_BASELINES = ("static", "random-motion", "ceiling:today", "ceiling:coherent", "retrieval", "oracle:vocab")
 
 
 @dataclass
@@ -118,6 +119,14 @@ def build_rows(args: argparse.Namespace, train_seqs: Callable[[], list[str]], ev
             rows["retrieval"] = Row(
                 "baseline", None, lambda image, num_frames, fps, seq: nearest(image, num_frames, seq),
                 extra=lambda seq: {"motion_from": nearest.pick(seq)},
+            )
+        elif baseline == "oracle:vocab":
+            from train.vocab_oracle import VocabOracle
+
+            oracle = VocabOracle(_needs(args, "oracle", baseline))
+            rows["oracle:vocab"] = Row(
+                "baseline", None, lambda image, num_frames, fps, seq: oracle(image, num_frames, seq),
+                extra=oracle.extra,
             )
         else:  # blind:NAME, one row per amplitude
             preset = baseline.split(":", 1)[1]

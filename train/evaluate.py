@@ -83,7 +83,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="comma-separated sources to keep (e.g. supertux); default all")
     p.add_argument("--output_dir", type=Path, required=True)
     p.add_argument("--baseline", action="append", default=[], type=check_baseline,
-                   help="static, random-motion, ceiling:today, ceiling:coherent, retrieval or blind:NAME; repeatable")
+                   help="static, random-motion, ceiling:today, ceiling:coherent, retrieval, oracle:vocab or "
+                        "blind:NAME; repeatable")
     p.add_argument("--motions", type=Path,
                    help="motion-targets file (train/fit_motion.py) for --baseline random-motion")
     p.add_argument("--fits", type=Path,
@@ -91,6 +92,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--coherent_fits", type=Path,
                    help="coherent_fit.py fits of the evaluated loops: ceiling:coherent (and loop kinds)")
     p.add_argument("--bank", type=Path, help="coherent_fit.py fits of training loops for --baseline retrieval")
+    p.add_argument("--oracle", type=Path,
+                   help="vocab_oracle.py choices on the evaluated split for --baseline oracle:vocab")
     p.add_argument("--amplitudes", type=lambda v: [float(a) for a in v.split(",")], default=list(AMPLITUDES),
                    help="blind:NAME amplitudes, fractions of the silhouette height (default 0.02,...,0.1)")
     p.add_argument("--seeds", type=int, default=1,
