@@ -29,6 +29,6 @@ if [ -n "${MOTIONS:-}" ]; then MOTION_FLAGS=(--motion_targets "$MOTIONS" --lambd
 
 "$PYTHON" train/train.py --data_dir "$PACK" --output_dir "$OUT" --resolution 64 --frames_per_clip 4 \
     --train_batch_size "$BATCH" --max_train_steps "$STEPS" --max_train_time_minutes "$MINUTES" \
-    --style_augment "${STYLE:-default}" --best_of_k 1 --lambda_energy 0.1 --lambda_mask_alpha 0 \
+    --style_augment "${STYLE:-default}" --best_of_k 1 --lambda_energy 0.1 \
     --lambda_gan 0.05 --lambda_temporal 0.05 --learning_rate 4e-4 --discr_learning_rate 2e-4 --seed 0 \
     "${EXTRA[@]}" ${MOTION_FLAGS[@]+"${MOTION_FLAGS[@]}"}
