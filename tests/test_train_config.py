@@ -62,6 +62,19 @@ def test_missing_data_dir_is_one_line_and_leaves_no_output_folder(tmp_path, caps
     assert not out.exists()
 
 
+def test_a_compact_pack_file_is_a_data_dir_but_another_file_is_not(tmp_path, capsys):
+    from train.preflight import check_paths
+
+    pack = tmp_path / "all.s2mpack"
+    pack.write_bytes(b"")
+    check_paths(train_script.parse_args(["--data_dir", str(pack), "--output_dir", str(tmp_path / "out")]))  # passes
+    other = tmp_path / "clip.gif"
+    other.write_bytes(b"GIF89a")
+    line = cli_error(capsys, "--data_dir", other, "--output_dir", tmp_path / "out")
+    assert line == f"train.py: error: --data_dir {other}: not a folder or a compact pack (.s2mpack)"
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_folder_without_usable_animations_is_one_line_and_leaves_no_output_folder(tmp_path, capsys):
     (tmp_path / "stills").mkdir()
     (tmp_path / "stills" / "broken.gif").write_bytes(b"GIF89a garbage")

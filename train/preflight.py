@@ -40,8 +40,10 @@ def check_config(args: argparse.Namespace) -> None:
 
 def check_paths(args: argparse.Namespace) -> None:
     data = Path(args.data_dir).expanduser()
-    if not data.is_dir():
-        raise ConfigError(f"--data_dir {args.data_dir}: {'not a folder' if data.exists() else 'no such folder'}")
+    if data.is_file() and data.suffix != ".s2mpack":  # a compact pack is a file (train/pack.py --compact_pack)
+        raise ConfigError(f"--data_dir {args.data_dir}: not a folder or a compact pack (.s2mpack)")
+    if not data.exists():
+        raise ConfigError(f"--data_dir {args.data_dir}: no such folder")
     out = Path(args.output_dir).expanduser()
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--output_dir {args.output_dir} is a file, not a folder")
