@@ -12,26 +12,20 @@ import argparse
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make `still2motion` importable from the repo root
+if __package__ in (None, ""):  # run as a script: make `train` and `still2motion` importable from the repo root
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PIL import Image  # noqa: E402
 
 from still2motion import DEFAULT_MODEL, load_model  # noqa: E402
+from train.contact_sheet import contact_sheet  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def sheet(model, images: list[Path], frames: int, scale: int, seed: int) -> Image.Image:
     rows = [model.animate(str(path), num_frames=frames, seed=seed).frames for path in images]
-    cell_w = max(f[0].width for f in rows) * scale
-    cell_h = max(f[0].height for f in rows) * scale
-    out = Image.new("RGBA", (cell_w * frames, cell_h * len(rows)), (255, 255, 255, 255))
-    for r, row in enumerate(rows):
-        for c, frame in enumerate(row):
-            tile = frame.convert("RGBA").resize((frame.width * scale, frame.height * scale), Image.Resampling.NEAREST)
-            out.alpha_composite(tile, (c * cell_w + (cell_w - tile.width) // 2, r * cell_h + (cell_h - tile.height) // 2))
-    return out.convert("RGB")
+    return contact_sheet(rows, frames, scale, (255, 255, 255, 255))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,6 +23,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from still2motion import DEFAULT_MODEL, load_model  # noqa: E402
+from train.contact_sheet import contact_sheet  # noqa: E402
 from train.summed_render import summed_renderer  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -46,14 +47,7 @@ def before_after(model, images: list[Path], frames: int, scale: int, seed: int) 
             rows.append(model.animate(str(path), num_frames=frames, seed=seed).frames)
         rows.append(model.animate(str(path), num_frames=frames, seed=seed).frames)
         rows.append([_mark_gaps(old, new) for old, new in zip(*rows[-2:])])
-    cell_w = max(r[0].width for r in rows) * scale + 4
-    cell_h = max(r[0].height for r in rows) * scale + 4
-    out = Image.new("RGBA", (cell_w * frames, cell_h * len(rows)), BACKGROUND)
-    for r, row in enumerate(rows):
-        for c, frame in enumerate(row):
-            tile = frame.convert("RGBA").resize((frame.width * scale, frame.height * scale), Image.Resampling.NEAREST)
-            out.alpha_composite(tile, (c * cell_w + (cell_w - tile.width) // 2, r * cell_h + (cell_h - tile.height) // 2))
-    return out.convert("RGB")
+    return contact_sheet(rows, frames, scale, BACKGROUND, gap=4)
 
 
 def main(argv: list[str] | None = None) -> int:
