@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import LoopDataset
+from .data import PackSplitDataset
 
 MAGIC = b"S2MPACK\x01"
 COMPACT_FORMAT = "still2motion-compact-pack"
@@ -79,32 +79,17 @@ def decode_blob(blob: bytes, colors: int, n_frames: int, resolution: int) -> tup
     return indices, palette
 
 
-class CompactPackDataset(LoopDataset):
+class CompactPackDataset(PackSplitDataset):
     """A split of a compact pack (see the module docstring); items as from every other ``LoopDataset``."""
 
     def __init__(self, path: str | Path, split: str = "train", **kw) -> None:
-        kw.setdefault("augment", split == "train")
         self.path = Path(path)
         info, self._data_start = read_header(self.path)
-        kw.setdefault("resolution", info["resolution"])
-        if kw["resolution"] != info["resolution"]:
-            raise ValueError(f"pack {self.path} is at {info['resolution']}², asked for {kw['resolution']}²")
-        super().__init__(**kw)
-        if split not in info["splits"]:
-            raise ValueError(f"no split {split!r} in pack {self.path}; it has {sorted(info['splits'])}")
+        self._open_split(info, split, self.path, kw)
         self.items = [s for s in info["splits"][split] if s["n_frames"] >= 2]
         if not self.items:
             raise ValueError(f"no sequences for split {split!r} in {self.path}")
         self._fd, self._pid = None, None
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def num_frames(self, index: int) -> int:
-        return self.items[index]["n_frames"]
-
-    def meta(self, index: int) -> tuple[str, str]:
-        return self.items[index]["seq"], self.items[index]["source"]
 
     def frames(self, index: int, which: list[int]) -> list[np.ndarray]:
         if self._fd is None or self._pid != os.getpid():  # one descriptor per worker process

@@ -206,24 +206,21 @@ class PreparedDataset(LoopDataset):
         return letterbox_frames(raw, self.resolution, self.resample)
 
 
-class PackDataset(LoopDataset):
-    """A split of a pack (``pack.json`` + ``<split>.npz`` of ``uint8 (N, R, R, 4)`` per sequence, no pickle)."""
+class PackSplitDataset(LoopDataset):
+    """A split of either pack format (this module's ``PackDataset``, ``compact_pack.CompactPackDataset``): its items
+    are the pack's sequence rows (``seq``, ``source``, ``n_frames``); a subclass reads their frames."""
 
-    def __init__(self, pack: str | Path, split: str = "train", **kw) -> None:
+    items: list[dict]
+
+    def _open_split(self, info: dict, split: str, where: Path, kw: dict) -> None:
+        """``LoopDataset.__init__`` at the pack's resolution, once ``split`` is known to be in ``info["splits"]``."""
         kw.setdefault("augment", split == "train")
-        self.pack = Path(pack)
-        info = json.loads((self.pack / "pack.json").read_text())
-        if info.get("format") != PACK_FORMAT:
-            raise ValueError(f"{self.pack / 'pack.json'} is not a {PACK_FORMAT} (format={info.get('format')!r})")
         kw.setdefault("resolution", info["resolution"])
         if kw["resolution"] != info["resolution"]:
-            raise ValueError(f"pack {self.pack} is at {info['resolution']}², asked for {kw['resolution']}²")
-        super().__init__(**kw)
+            raise ValueError(f"pack {where} is at {info['resolution']}², asked for {kw['resolution']}²")
+        LoopDataset.__init__(self, **kw)
         if split not in info["splits"]:
-            raise ValueError(f"no split {split!r} in pack {self.pack}; it has {sorted(info['splits'])}")
-        self.file = self.pack / info["splits"][split]["file"]
-        self.items = [s for s in info["splits"][split]["sequences"] if s["n_frames"] >= 2]
-        self._npz, self._pid = None, None
+            raise ValueError(f"no split {split!r} in pack {where}; it has {sorted(info['splits'])}")
 
     def __len__(self) -> int:
         return len(self.items)
@@ -233,6 +230,20 @@ class PackDataset(LoopDataset):
 
     def meta(self, index: int) -> tuple[str, str]:
         return self.items[index]["seq"], self.items[index]["source"]
+
+
+class PackDataset(PackSplitDataset):
+    """A split of a pack (``pack.json`` + ``<split>.npz`` of ``uint8 (N, R, R, 4)`` per sequence, no pickle)."""
+
+    def __init__(self, pack: str | Path, split: str = "train", **kw) -> None:
+        self.pack = Path(pack)
+        info = json.loads((self.pack / "pack.json").read_text())
+        if info.get("format") != PACK_FORMAT:
+            raise ValueError(f"{self.pack / 'pack.json'} is not a {PACK_FORMAT} (format={info.get('format')!r})")
+        self._open_split(info, split, self.pack, kw)
+        self.file = self.pack / info["splits"][split]["file"]
+        self.items = [s for s in info["splits"][split]["sequences"] if s["n_frames"] >= 2]
+        self._npz, self._pid = None, None
 
     def frames(self, index: int, which: list[int]) -> list[np.ndarray]:
         if self._npz is None or self._pid != os.getpid():  # one open zip per worker process
@@ -352,7 +363,7 @@ def open_dataset(path: str | Path, split: str = "train", **kw) -> LoopDataset:
     """
     path = Path(path)
     if path.is_file():
-        from .compact_pack import CompactPackDataset  # it builds on LoopDataset, defined here
+        from .compact_pack import CompactPackDataset  # it builds on PackSplitDataset, defined here
 
         return CompactPackDataset(path, split, **kw)
     if not path.is_dir():
