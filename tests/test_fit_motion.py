@@ -61,3 +61,11 @@ def test_initial_masks_are_depth_ordered_parts_not_alpha():
     front = masks[0, 1]
     assert front[3, 8] > 0.9 and front[12, 8] < 0.1  # head in front, legs behind
     assert masks[1, 1, 8, 8] > 0.9 and masks[1, 1, 0, 0] < 0.1  # the subject in front, the surround behind
+
+
+def test_scored_every_strides_to_at_most_max_sequences(monkeypatch):
+    monkeypatch.setattr(fit_motion, "open_dataset", lambda *a, **k: range(10))
+    assert fit_motion.scored_every("x", "val", 32, None) == 1
+    assert fit_motion.scored_every("x", "val", 32, None, every=3) == 3
+    assert fit_motion.scored_every("x", "val", 32, 4) == 3  # ceil(10 / 4): loops 0, 3, 6, 9
+    assert fit_motion.scored_every("x", "val", 32, 4, every=5) == 5

@@ -33,10 +33,9 @@ import torch.nn.functional as F
 if __package__ in (None, ""):  # run as a script: import `train` from the repo root
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from still2motion.data import open_dataset  # noqa: E402
 from still2motion.motion import Motion, layer_images, render  # noqa: E402
 from train import silhouette  # noqa: E402
-from train.fit_motion import fit_all, load_clips  # noqa: E402
+from train.fit_motion import fit_all, load_clips, scored_every  # noqa: E402
 from train.motion_targets import save_targets  # noqa: E402
 
 A, B_, TX, C, D, TY = range(6)  # row-major 2x3 affine parameters
@@ -169,10 +168,7 @@ def main(argv=None) -> int:
     seqs, sources, splits, motions, fitted, static = [], [], [], [], [], []
     extras: dict[str, list[torch.Tensor]] = {}
     for split in args.split.split(","):
-        every = args.every
-        if args.max_sequences:  # every k-th, k = ceil(n / N): the loops evaluate.py --max_sequences N scores
-            n = len(open_dataset(args.data_dir, split, resolution=args.fit_resolution))
-            every = max(every, -(-n // args.max_sequences))
+        every = scored_every(args.data_dir, split, args.fit_resolution, args.max_sequences, args.every)
         clips = load_clips(args.data_dir, split, args.fit_resolution, args.max_sequences, args.max_frames, every)
         if not clips:
             print(f"coherent_fit.py: error: split {split!r} of {args.data_dir} has no sequences", file=sys.stderr)

@@ -72,6 +72,15 @@ def load_clips(data_dir: str, split: str, resolution: int, max_sequences: int | 
     return clips
 
 
+def scored_every(data_dir: str, split: str, resolution: int, max_sequences: int | None, every: int = 1) -> int:
+    """``every``, raised to ``ceil(n / max_sequences)`` for a split of ``n`` sequences: with it ``load_clips`` loads
+    the loops that ``evaluate.py --max_sequences N`` scores (every k-th)."""
+    if not max_sequences:
+        return every
+    n = len(open_dataset(data_dir, split, resolution=resolution))
+    return max(every, -(-n // max_sequences))
+
+
 def _smoothness(flow: torch.Tensor) -> torch.Tensor:
     return (flow.diff(dim=-1).abs().mean() + flow.diff(dim=-2).abs().mean()) / 2
 

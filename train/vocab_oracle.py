@@ -41,12 +41,11 @@ if __package__ in (None, ""):  # run as a script: import `train` from the repo r
 from PIL import Image  # noqa: E402
 
 from still2motion import io  # noqa: E402
-from still2motion.data import open_dataset  # noqa: E402
 from still2motion.motion import Motion, layer_images, render  # noqa: E402
 from train import silhouette  # noqa: E402
 from train.coherent_fit import Coherent, to_motion  # noqa: E402
 from train.eval_baselines import render_motion  # noqa: E402
-from train.fit_motion import load_clips  # noqa: E402
+from train.fit_motion import load_clips, scored_every  # noqa: E402
 from train.metrics import diversity  # noqa: E402
 from train.motion_targets import MotionTargets, save_targets  # noqa: E402
 from train.vocabulary import load_table, variant  # noqa: E402
@@ -213,10 +212,7 @@ def main(argv=None) -> int:
     try:
         table, _, config = load_table(args.vocabulary)
         R = int(config.get("resolution", 32))
-        every = 1
-        if args.max_sequences:
-            n = len(open_dataset(args.data_dir, args.split, resolution=R))
-            every = max(1, -(-n // args.max_sequences))
+        every = scored_every(args.data_dir, args.split, R, args.max_sequences)
         clips = load_clips(args.data_dir, args.split, R, args.max_sequences, 32, every)
         if not clips:
             raise ValueError(f"split {args.split!r} of {args.data_dir} has no sequences")

@@ -25,11 +25,10 @@ import torch
 if __package__ in (None, ""):  # run as a script: import `train` from the repo root
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from still2motion.data import open_dataset  # noqa: E402
 from still2motion.motion import layer_images, render  # noqa: E402
 from train import silhouette  # noqa: E402
 from train.coherent_fit import TX, TY, Coherent, to_motion  # noqa: E402
-from train.fit_motion import load_clips  # noqa: E402
+from train.fit_motion import load_clips, scored_every  # noqa: E402
 from train.metrics import phase_alignment  # noqa: E402
 from train.motion_targets import MotionTargets  # noqa: E402
 from train.vocab_oracle import phase_l1_batch, render_coherent  # noqa: E402
@@ -101,10 +100,7 @@ def main(argv=None) -> int:
     torch.manual_seed(0)
     started = time.time()
     oracle, fits = MotionTargets(args.oracle), MotionTargets(args.coherent_fits)
-    every = 1
-    if args.max_sequences:
-        n = len(open_dataset(args.data_dir, args.split, resolution=32))
-        every = max(1, -(-n // args.max_sequences))
+    every = scored_every(args.data_dir, args.split, 32, args.max_sequences)
     clips = load_clips(args.data_dir, args.split, 32, args.max_sequences, 32, every)
     rows = []
     for seq, _, frames, phases in clips:
