@@ -50,6 +50,28 @@ def _letterboxed(job: tuple[str, int, int, str]) -> tuple[np.ndarray, list[int]]
     return np.stack(letterbox_frames(frames, size, resample)), list(box)
 
 
+def _checked_manifest(root: Path, resolution: int, resample: str) -> list[dict]:
+    """The manifest of ``root``, once ``resolution`` and ``resample`` are known to be valid."""
+    if resolution < 8:
+        raise ValueError(f"pack resolution must be >= 8, got {resolution}")
+    letterbox_resample(1, 1, 1, resample)
+    return read_manifest(root)
+
+
+def _split_jobs(root: Path, lines: list[dict], split: str, resolution: int,
+                resample: str) -> tuple[list[dict], list[tuple[str, int, int, str]]]:
+    """The manifest rows of ``split`` by ``seq``, and a ``_letterboxed`` job for each."""
+    rows = sorted((ln for ln in lines if ln["split"] == split), key=lambda x: x["seq"])
+    return rows, [(str(root / split / ln["seq"]), ln["n_frames"], resolution, resample) for ln in rows]
+
+
+def _sequence_row(ln: dict, n_frames: int, box: list[int]) -> dict:
+    """What both pack formats record of a sequence (its manifest line, its frame count and letterbox box)."""
+    return {"seq": ln["seq"], "source": ln["character"].split(":")[0], "package": ln["source"],
+            "character": ln["character"], "anim": ln["anim"], "fps": ln["fps"], "n_frames": n_frames,
+            "size": ln["size"], "box": box, "license": ln["license"]}
+
+
 def write_pack(root: str | Path, out: str | Path, resolution: int = 64, resample: str = "auto",
                workers: int = 2) -> dict[str, int]:
     """Writes the pack of ``root`` into ``out``; returns the bytes of each split's archive.
@@ -59,19 +81,15 @@ def write_pack(root: str | Path, out: str | Path, resolution: int = 64, resample
         ValueError: a bad resolution or resample mode.
     """
     root, out = Path(root), Path(out)
-    if resolution < 8:
-        raise ValueError(f"pack resolution must be >= 8, got {resolution}")
-    letterbox_resample(1, 1, 1, resample)
-    lines = read_manifest(root)
+    lines = _checked_manifest(root, resolution, resample)
     out.mkdir(parents=True, exist_ok=True)
     info = {"format": PACK_FORMAT, "version": 1, "resolution": resolution, "resample": resample, "splits": {}}
     sizes = {}
     with Pool(workers) as pool:
         for split in SPLITS:
-            rows = sorted((ln for ln in lines if ln["split"] == split), key=lambda x: x["seq"])
+            rows, jobs = _split_jobs(root, lines, split, resolution, resample)
             if not rows:
                 continue
-            jobs = [(str(root / split / ln["seq"]), ln["n_frames"], resolution, resample) for ln in rows]
             path, tmp = out / f"{split}.npz", out / f"{split}.npz.tmp"
             seqs = []
             with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
@@ -81,10 +99,7 @@ def write_pack(root: str | Path, out: str | Path, resolution: int = 64, resample
                     key = f"{i:06d}"
                     with zf.open(f"{key}.npy", "w", force_zip64=True) as f:
                         np.lib.format.write_array(f, arr, allow_pickle=False)
-                    seqs.append({"key": key, "seq": ln["seq"], "source": ln["character"].split(":")[0],
-                                 "package": ln["source"], "character": ln["character"], "anim": ln["anim"], "fps": ln["fps"],
-                                 "n_frames": int(arr.shape[0]), "size": ln["size"], "box": box,
-                                 "license": ln["license"]})
+                    seqs.append({"key": key, **_sequence_row(ln, int(arr.shape[0]), box)})
             os.replace(tmp, path)
             sizes[split] = path.stat().st_size
             info["splits"][split] = {"file": path.name, "sequences": seqs}
@@ -156,27 +171,20 @@ def write_compact_pack(root: str | Path, out: str | Path, resolution: int = 64, 
         ValueError: a bad resolution or resample mode.
     """
     root, out = Path(root), Path(out)
-    if resolution < 8:
-        raise ValueError(f"pack resolution must be >= 8, got {resolution}")
-    letterbox_resample(1, 1, 1, resample)
-    lines = read_manifest(root)
+    lines = _checked_manifest(root, resolution, resample)
     info = {"format": COMPACT_FORMAT, "version": 1, "resolution": resolution, "resample": resample,
             "codec": "palette-zlib", "splits": {}, "manifest": sorted(lines, key=lambda x: x["seq"])}
     blobs, offset = [], 0
     with Pool(workers) as pool:
         for split in splits:
-            rows = sorted((ln for ln in lines if ln["split"] == split), key=lambda x: x["seq"])
+            rows, jobs = _split_jobs(root, lines, split, resolution, resample)
             if not rows:
                 continue
-            jobs = [(str(root / split / ln["seq"]), ln["n_frames"], resolution, resample) for ln in rows]
             seqs = []
             results = pool.imap(_compact_blob, jobs, chunksize=4)
             for ln, (blob, box, colors, n) in tqdm(zip(rows, results), total=len(rows), desc=f"compact {split}",
                                                    unit="seq"):
-                seqs.append({"seq": ln["seq"], "source": ln["character"].split(":")[0], "package": ln["source"],
-                             "character": ln["character"], "anim": ln["anim"], "fps": ln["fps"], "n_frames": n,
-                             "size": ln["size"], "box": box, "license": ln["license"], "offset": offset,
-                             "length": len(blob), "colors": colors})
+                seqs.append({**_sequence_row(ln, n, box), "offset": offset, "length": len(blob), "colors": colors})
                 blobs.append(blob)
                 offset += len(blob)
             info["splits"][split] = seqs
