@@ -2,6 +2,7 @@
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -38,19 +39,23 @@ def circling_square(num_frames: int, width: int = 20, height: int = 16, seed: in
     return frames
 
 
+def write_circling_root(root: Path, lines: list[dict]) -> Path:
+    """A prepared ROOT: for the i-th manifest line the circling square of seed i as ``ROOT/<split>/<seq>/0000.png ...``,
+    and ``manifest.jsonl`` holding ``lines`` as given."""
+    for i, line in enumerate(lines):
+        folder = root / line["split"] / line["seq"]
+        folder.mkdir(parents=True)
+        for t, frame in enumerate(circling_square(line["n_frames"], seed=i)):
+            Image.fromarray(frame, "RGBA").save(folder / f"{t:04d}.png")
+    (root / "manifest.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    return root
+
+
 @pytest.fixture
 def prepared_root(tmp_path):
-    root = tmp_path / "data"
-    lines = []
-    for i, (seq, split, character, n) in enumerate(SEQUENCES):
-        folder = root / split / seq
-        folder.mkdir(parents=True)
-        for t, frame in enumerate(circling_square(n, seed=i)):
-            Image.fromarray(frame, "RGBA").save(folder / f"{t:04d}.png")
-        lines.append(json.dumps({"seq": seq, "split": split, "source": f"test:{character}", "character": character,
-                                 "anim": seq.split("#")[1], "fps": 8, "n_frames": n, "size": [20, 16], "loop": True}))
-    (root / "manifest.jsonl").write_text("\n".join(lines) + "\n")
-    return root
+    return write_circling_root(tmp_path / "data", [
+        {"seq": seq, "split": split, "source": f"test:{character}", "character": character, "anim": seq.split("#")[1],
+         "fps": 8, "n_frames": n, "size": [20, 16], "loop": True} for seq, split, character, n in SEQUENCES])
 
 
 @pytest.fixture

@@ -4,10 +4,9 @@ blind curves, several seeds and the character-bootstrap summary, end to end on t
 import json
 
 import pytest
-from PIL import Image
 
 from conftest import TY, hand_set_model
-from test_evaluate import circling_square
+from test_evaluate import write_circling_root
 from train import coherent_fit, fit_motion
 from train.evaluate import main
 from train.sequences import list_sequences
@@ -25,16 +24,9 @@ SEQUENCES = [
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    lines = []
-    for i, (seq, split, character, n) in enumerate(SEQUENCES):
-        folder = root / split / seq
-        folder.mkdir(parents=True)
-        for t, frame in enumerate(circling_square(n, seed=i)):
-            Image.fromarray(frame, "RGBA").save(folder / f"{t:04d}.png")
-        lines.append(json.dumps({"seq": seq, "split": split, "character": character, "fps": 8, "n_frames": n}))
-    (root / "manifest.jsonl").write_text("\n".join(lines) + "\n")
-    return root
+    return write_circling_root(tmp_path_factory.mktemp("data"), [
+        {"seq": seq, "split": split, "character": character, "fps": 8, "n_frames": n}
+        for seq, split, character, n in SEQUENCES])
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,9 @@ import math
 
 import pytest
 import torch
-from PIL import Image
 
 from still2motion.motion import Motion, shift_phase
-from test_evaluate import circling_square
+from test_evaluate import write_circling_root
 from train import coherent_fit, vocab_oracle, vocab_residual, vocabulary
 from train.coherent_fit import TX, TY, A, Coherent
 from train.evaluate import main as evaluate_main
@@ -127,19 +126,10 @@ def test_fitted_residual_recovers_what_the_table_entry_missed():
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    lines = []
-    for i, (seq, split, n) in enumerate([("toy.a#walk", "train", 4), ("toy.b#run", "train", 6),
-                                         ("toy.c#idle", "train", 5), ("toy.e#walk", "val", 4),
-                                         ("toy.f#walk", "val", 6)]):
-        folder = root / split / seq
-        folder.mkdir(parents=True)
-        for t, frame in enumerate(circling_square(n, seed=i)):
-            Image.fromarray(frame, "RGBA").save(folder / f"{t:04d}.png")
-        lines.append(json.dumps({"seq": seq, "split": split, "character": seq.split("#")[0], "fps": 8,
-                                 "n_frames": n}))
-    (root / "manifest.jsonl").write_text("\n".join(lines) + "\n")
-    return root
+    return write_circling_root(tmp_path_factory.mktemp("data"), [
+        {"seq": seq, "split": split, "character": seq.split("#")[0], "fps": 8, "n_frames": n}
+        for seq, split, n in [("toy.a#walk", "train", 4), ("toy.b#run", "train", 6), ("toy.c#idle", "train", 5),
+                              ("toy.e#walk", "val", 4), ("toy.f#walk", "val", 6)]])
 
 
 def test_vocabulary_and_oracle_end_to_end(root, tmp_path, capsys):
