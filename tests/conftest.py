@@ -93,6 +93,24 @@ def sprite(width: int = 24, height: int = 32, seed: int = 0) -> Image.Image:
     return Image.fromarray(arr, "RGBA")
 
 
+@pytest.fixture
+def still(tmp_path):
+    """A 24x32 ``sprite`` saved as ``tmp_path/in/sprite.png``: in a folder of its own, apart from what a test writes."""
+    path = tmp_path / "in" / "sprite.png"
+    path.parent.mkdir()
+    sprite(24, 32).save(path)
+    return path
+
+
+def run_cli(argv, capsys) -> tuple[int, str, str]:
+    """``cli.main`` in-process on ``argv`` (each item ``str()``-ed): ``(exit code, stdout, stderr)``."""
+    from still2motion import cli
+
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def gradient(width: int = 64, height: int = 48) -> Image.Image:
     """A smooth opaque RGB gradient with a soft alpha edge (many colours: not pixel art)."""
     x = np.linspace(0, 1, width)[None, :]

@@ -9,28 +9,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import sprite
-from still2motion import cli, read_animation
+from conftest import run_cli, sprite
+from still2motion import read_animation
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def still(tmp_path):
-    path = tmp_path / "sprite.png"
-    sprite(24, 32).save(path)
-    return path
-
-
-def _run(argv, capsys):
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_animate_one_file(model_dir, still, tmp_path, capsys):
     out = tmp_path / "out.png"
-    code, stdout, err = _run(["animate", still, "-o", out, "--frames", 6, "--fps", 12.5, "--model", model_dir], capsys)
+    code, stdout, err = run_cli(["animate", still, "-o", out, "--frames", 6, "--fps", 12.5, "--model", model_dir],
+                                capsys)
     assert code == 0, err
     anim = read_animation(out)
     assert len(anim.frames) == 6 and sum(anim.durations_ms) == 480
@@ -42,14 +30,14 @@ def test_animate_one_file(model_dir, still, tmp_path, capsys):
 def test_existing_output_is_overwritten(model_dir, still, tmp_path, capsys):
     out = tmp_path / "out.png"
     out.write_bytes(b"old")
-    assert _run(["animate", still, "-o", out, "--frames", 3, "--model", model_dir], capsys)[0] == 0
+    assert run_cli(["animate", still, "-o", out, "--frames", 3, "--model", model_dir], capsys)[0] == 0
     assert len(read_animation(out).frames) == 3
 
 
 def test_model_from_environment(model_dir, still, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("STILL2MOTION_MODEL", str(model_dir))
     out = tmp_path / "env.gif"
-    assert _run(["animate", still, "-o", out, "--frames", 4], capsys)[0] == 0
+    assert run_cli(["animate", still, "-o", out, "--frames", 4], capsys)[0] == 0
     assert len(read_animation(out).frames) >= 2
 
 
@@ -58,7 +46,7 @@ def test_several_inputs_to_folder(model_dir, tmp_path, capsys):
     folder.mkdir()
     for i in range(3):
         sprite(16, 20, seed=i).save(folder / f"s{i}.png")
-    code, stdout, _ = _run(["animate", folder, "-o", tmp_path / "out", "--frames", 4, "--model", model_dir], capsys)
+    code, stdout, _ = run_cli(["animate", folder, "-o", tmp_path / "out", "--frames", 4, "--model", model_dir], capsys)
     assert code == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["s0.png", "s1.png", "s2.png"]
     assert "3 of 3" in stdout
@@ -69,7 +57,8 @@ def test_folder_with_a_bad_file_reports_it_and_fails(model_dir, tmp_path, capsys
     folder.mkdir()
     sprite(16, 20).save(folder / "good.png")
     (folder / "bad.png").write_bytes(b"not an image at all")
-    code, stdout, err = _run(["animate", folder, "-o", tmp_path / "out", "--frames", 4, "--model", model_dir], capsys)
+    code, stdout, err = run_cli(["animate", folder, "-o", tmp_path / "out", "--frames", 4, "--model", model_dir],
+                                capsys)
     assert code == 1
     assert (tmp_path / "out" / "good.png").exists() and not (tmp_path / "out" / "bad.png").exists()
     assert "bad.png" in err and "Traceback" not in err
@@ -92,18 +81,18 @@ def test_folder_with_a_bad_file_reports_it_and_fails(model_dir, tmp_path, capsys
 def test_bad_option_values(extra, needle, model_dir, still, tmp_path, capsys):
     extra = [e.replace("{tmp}", str(tmp_path)) for e in extra]
     argv = ["animate", still, "--model", model_dir] + (extra if "-o" in extra else ["-o", tmp_path / "o.png", *extra])
-    code, _, err = _run(argv, capsys)
+    code, _, err = run_cli(argv, capsys)
     assert code != 0 and needle in err and len(err.strip().splitlines()) == 1
     assert not list(tmp_path.glob("o.png*")) and not list(tmp_path.glob("out.tiff*"))
 
 
 def test_bad_model_is_one_line(still, tmp_path, capsys):
-    code, _, err = _run(["animate", still, "-o", tmp_path / "o.png", "--model", tmp_path / "no-model"], capsys)
+    code, _, err = run_cli(["animate", still, "-o", tmp_path / "o.png", "--model", tmp_path / "no-model"], capsys)
     assert code == 1 and "no-model" in err and len(err.strip().splitlines()) == 1
 
 
 def test_help_lists_every_option_with_defaults(capsys):
-    code, out, _ = _run(["animate", "--help"], capsys)
+    code, out, _ = run_cli(["animate", "--help"], capsys)
     assert code == 0
     for flag in ("--frames", "--fps", "--strength", "--seed", "--model", "--format", "--resample", "default: 20", "examples:"):
         assert flag in out

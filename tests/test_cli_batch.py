@@ -8,14 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from conftest import sprite
+from conftest import run_cli, sprite
 from still2motion import Still2Motion, cli, io, read_animation
-
-
-def _cli(argv, capsys):
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _snapshot(folder) -> dict:
@@ -36,7 +30,7 @@ def stills(tmp_path):
 def test_same_stem_inputs_get_distinct_outputs_listed_in_the_summary(model_dir, stills, tmp_path, capsys):
     before = _snapshot(stills)
     out = tmp_path / "out"
-    code, stdout, err = _cli(["animate", stills, "-o", out, "--frames", 4, "--model", model_dir], capsys)
+    code, stdout, err = run_cli(["animate", stills, "-o", out, "--frames", 4, "--model", model_dir], capsys)
     assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == ["a.png", "a_webp.png", "b.png"]
     assert "3 of 3" in stdout and "a.webp -> a_webp.png" in stdout
@@ -48,8 +42,8 @@ def test_same_stem_inputs_get_distinct_outputs_listed_in_the_summary(model_dir, 
 
 def test_the_same_input_twice_is_animated_once(model_dir, stills, tmp_path, capsys):
     out = tmp_path / "out"
-    code, stdout, _ = _cli(["animate", stills / "b.png", stills / "b.png", "-o", out, "--frames", 4,
-                            "--model", model_dir], capsys)
+    code, stdout, _ = run_cli(["animate", stills / "b.png", stills / "b.png", "-o", out, "--frames", 4,
+                               "--model", model_dir], capsys)
     assert code == 0 and "1 of 1" in stdout and [p.name for p in out.iterdir()] == ["b.png"]
 
 
@@ -65,7 +59,7 @@ def test_an_input_is_never_overwritten(case, model_dir, stills, tmp_path, capsys
     if case == "folder_into_itself_as_gif":
         sprite(10, 10).save(stills / "d.gif")  # ...d.gif is
         before = _snapshot(tmp_path)
-    code, _, err = _cli(["animate", *argv, "--frames", 4], capsys)
+    code, _, err = run_cli(["animate", *argv, "--frames", 4], capsys)
     assert code == 1 and "would overwrite the input" in err and len(err.strip().splitlines()) == 1
     assert _snapshot(tmp_path) == before
 
@@ -87,10 +81,10 @@ def test_progress_shows_for_a_long_render_and_encode(model_dir, tmp_path, capsys
 
     monkeypatch.setattr(Still2Motion, "render_frames", slow_render)
     monkeypatch.setattr(io.Animation, "save", slow_save)
-    code, _, err = _cli(["animate", path, "-o", tmp_path / "o.png", "--frames", 8, "--model", model_dir], capsys)
+    code, _, err = run_cli(["animate", path, "-o", tmp_path / "o.png", "--frames", 8, "--model", model_dir], capsys)
     assert code == 0, err
     assert "rendering s.png" in err and "/8" in err and "encoding s.png" in err
     # a quick run prints nothing but its result
     monkeypatch.setattr(cli, "PROGRESS_DELAY_S", 30)
-    code, _, err = _cli(["animate", path, "-o", tmp_path / "o.png", "--frames", 8, "--model", model_dir], capsys)
+    code, _, err = run_cli(["animate", path, "-o", tmp_path / "o.png", "--frames", 8, "--model", model_dir], capsys)
     assert code == 0 and err == ""

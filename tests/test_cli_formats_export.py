@@ -7,23 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import sprite
-from still2motion import cli
+from conftest import run_cli
 from still2motion.io import TELEGRAM_LIMITS, read_telegram
-
-
-@pytest.fixture
-def still(tmp_path):
-    path = tmp_path / "in" / "sprite.png"
-    path.parent.mkdir()
-    sprite(24, 32).save(path)
-    return path
-
-
-def _run(argv, capsys):
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _outputs(tmp_path):
@@ -33,8 +18,8 @@ def _outputs(tmp_path):
 def test_telegram_sticker_and_emoji(model_dir, still, tmp_path, capsys):
     for fmt, size in [("telegram", (384, 512)), ("telegram-emoji", (100, 100))]:
         out = tmp_path / f"{fmt}.webm"
-        code, stdout, err = _run(["animate", still, "-o", out, "--format", fmt, "--frames", 8, "--fps", 8,
-                                  "--model", model_dir], capsys)
+        code, stdout, err = run_cli(["animate", still, "-o", out, "--format", fmt, "--frames", 8, "--fps", 8,
+                                    "--model", model_dir], capsys)
         assert code == 0, err
         frames, info = read_telegram(out)
         assert (info["codec"], info["pix_fmt"], (info["width"], info["height"])) == ("vp9", "yuva420p", size)
@@ -50,28 +35,28 @@ def test_telegram_sticker_and_emoji(model_dir, still, tmp_path, capsys):
 ])
 def test_impossible_telegram_request_fails_before_rendering(still, tmp_path, capsys, argv, message):
     # --model names no model: the request is refused before any model is loaded or anything rendered
-    code, out, err = _run(["animate", still, "-o", tmp_path / "s.webm", "--format", "telegram", *argv,
-                           "--model", tmp_path / "no-model"], capsys)
+    code, out, err = run_cli(["animate", still, "-o", tmp_path / "s.webm", "--format", "telegram", *argv,
+                             "--model", tmp_path / "no-model"], capsys)
     assert code == 1 and message in err and err.count("\n") == 1, err
     assert _outputs(tmp_path) == []
 
 
 def test_missing_pyav_names_the_extra(still, tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "av", None)  # import av -> ImportError
-    code, _, err = _run(["animate", still, "-o", tmp_path / "s.webm", "--format", "telegram",
-                         "--model", tmp_path / "no-model"], capsys)
+    code, _, err = run_cli(["animate", still, "-o", tmp_path / "s.webm", "--format", "telegram",
+                           "--model", tmp_path / "no-model"], capsys)
     assert code == 1 and "pip install 'still2motion[telegram]'" in err and err.count("\n") == 1, err
     assert _outputs(tmp_path) == []
 
 
 def test_webm_needs_the_format_named(still, tmp_path, capsys):
-    code, _, err = _run(["animate", still, "-o", tmp_path / "s.webm"], capsys)
+    code, _, err = run_cli(["animate", still, "-o", tmp_path / "s.webm"], capsys)
     assert code == 1 and "cannot tell the format of" in err and "telegram" in err
 
 
 def test_godot_writes_png_and_tres_next_to_it(model_dir, still, tmp_path, capsys):
-    code, _, err = _run(["animate", still, "-o", tmp_path / "walk.png", "--format", "godot", "--frames", 6,
-                         "--fps", 12, "--columns", 2, "--model", model_dir], capsys)
+    code, _, err = run_cli(["animate", still, "-o", tmp_path / "walk.png", "--format", "godot", "--frames", 6,
+                           "--fps", 12, "--columns", 2, "--model", model_dir], capsys)
     assert code == 0, err
     assert _outputs(tmp_path) == ["walk.png", "walk.tres"]
     tres = (tmp_path / "walk.tres").read_text()
@@ -84,8 +69,8 @@ def test_godot_writes_png_and_tres_next_to_it(model_dir, still, tmp_path, capsys
 
 
 def test_sheet_json_array(model_dir, still, tmp_path, capsys):
-    code, _, err = _run(["animate", still, "-o", tmp_path / "walk.png", "--format", "spritesheet", "--sheet-json",
-                         "array", "--frames", 7, "--fps", 3, "--model", model_dir], capsys)
+    code, _, err = run_cli(["animate", still, "-o", tmp_path / "walk.png", "--format", "spritesheet", "--sheet-json",
+                           "array", "--frames", 7, "--fps", 3, "--model", model_dir], capsys)
     assert code == 0, err
     data = json.loads((tmp_path / "walk.json").read_text())
     assert [f["filename"] for f in data["frames"]] == [f"walk_{i:04d}.png" for i in range(7)]
@@ -94,10 +79,10 @@ def test_sheet_json_array(model_dir, still, tmp_path, capsys):
 
 
 def test_sheet_json_with_another_format_is_refused(still, tmp_path, capsys):
-    code, _, err = _run(["animate", still, "-o", tmp_path / "a.gif", "--sheet-json", "array",
-                         "--model", tmp_path / "no-model"], capsys)
+    code, _, err = run_cli(["animate", still, "-o", tmp_path / "a.gif", "--sheet-json", "array",
+                           "--model", tmp_path / "no-model"], capsys)
     assert code == 1 and "--sheet-json applies to spritesheet only, not gif" in err
-    code, _, err = _run(["animate", still, "-o", tmp_path / "a.png", "--format", "spritesheet", "--sheet-json", "xml"],
-                        capsys)
+    code, _, err = run_cli(["animate", still, "-o", tmp_path / "a.png", "--format", "spritesheet",
+                            "--sheet-json", "xml"], capsys)
     assert code == 2 and "--sheet-json" in err and "'xml'" in err
     assert _outputs(tmp_path) == []

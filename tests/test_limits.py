@@ -6,17 +6,8 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from conftest import sprite
 from still2motion import cli, config, io, read_animation
 from still2motion import generator as generator_module
-
-
-@pytest.fixture
-def still(tmp_path):
-    path = tmp_path / "in" / "sprite.png"
-    path.parent.mkdir()
-    sprite(24, 32).save(path)
-    return path
 
 
 def _cli(argv, capsys) -> tuple[int, str]:

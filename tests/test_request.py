@@ -10,23 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import sprite
+from conftest import run_cli, sprite
 from still2motion import cli, io, read_animation
 from still2motion import request as rq
 from still2motion.io import read as read_module
-
-
-@pytest.fixture
-def still(tmp_path):
-    path = tmp_path / "sprite.png"
-    sprite(24, 32).save(path)
-    return path
-
-
-def _cli(argv, capsys):
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _never(*args, **kwargs):
@@ -38,7 +25,7 @@ def test_the_cli_reads_each_input_once_and_checks_once(model_dir, still, tmp_pat
     load_bytes, check = read_module._load_bytes, rq.check
     monkeypatch.setattr(read_module, "_load_bytes", lambda path: loads.append(path) or load_bytes(path))
     monkeypatch.setattr(rq, "check", lambda *a, **k: checks.append(a) or check(*a, **k))
-    code, _, err = _cli(["animate", still, "-o", tmp_path / "o.png", "--frames", 4, "--model", model_dir], capsys)
+    code, _, err = run_cli(["animate", still, "-o", tmp_path / "o.png", "--frames", 4, "--model", model_dir], capsys)
     assert code == 0, err
     assert loads == [still] and len(checks) == 1
 
@@ -66,7 +53,7 @@ def test_request_rules_are_refused_before_the_model_loads(argv, message, still, 
     (tmp_path / "folder").mkdir()
     monkeypatch.setattr(cli, "load_model", _never)
     before = sorted(tmp_path.rglob("*"))
-    code, _, err = _cli(["animate", still, *(a.replace("{tmp}", str(tmp_path)) for a in argv)], capsys)
+    code, _, err = run_cli(["animate", still, *(a.replace("{tmp}", str(tmp_path)) for a in argv)], capsys)
     assert code == 1 and message.replace("{tmp}", str(tmp_path)) in err, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and "num_frames" not in err
     assert sorted(tmp_path.rglob("*")) == before
@@ -75,23 +62,23 @@ def test_request_rules_are_refused_before_the_model_loads(argv, message, still, 
 def test_too_large_input_names_the_cli_option(model_dir, still, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("STILL2MOTION_MAX_OUTPUT_PIXELS", "700")
     monkeypatch.setattr(io, "decode_image", _never)  # refused from the header
-    code, _, err = _cli(["animate", still, "-o", tmp_path / "o.png", "--model", model_dir], capsys)
+    code, _, err = run_cli(["animate", still, "-o", tmp_path / "o.png", "--model", model_dir], capsys)
     assert code == 1 and "24x32 = 768 pixels" in err and "ask for a smaller --size" in err
     monkeypatch.undo()
     monkeypatch.setenv("STILL2MOTION_MAX_OUTPUT_PIXELS", "700")
-    code, _, err = _cli(["animate", still, "-o", tmp_path / "o.png", "--size", "20x30", "--frames", 3,
-                         "--model", model_dir], capsys)
+    code, _, err = run_cli(["animate", still, "-o", tmp_path / "o.png", "--size", "20x30", "--frames", 3,
+                            "--model", model_dir], capsys)
     assert code == 0, err
     assert read_animation(tmp_path / "o.png").frames[0].shape == (30, 20, 4)
 
 
 def test_seed_minus_one_prints_the_seed_that_repeats_it(model_dir, still, tmp_path, capsys):
-    code, out, err = _cli(["animate", still, "-o", tmp_path / "a.png", "--frames", 4, "--seed", -1,
-                           "--model", model_dir], capsys)
+    code, out, err = run_cli(["animate", still, "-o", tmp_path / "a.png", "--frames", 4, "--seed", -1,
+                              "--model", model_dir], capsys)
     assert code == 0, err
     seed = int(out.split("seed ")[1].split()[0])
-    assert _cli(["animate", still, "-o", tmp_path / "b.png", "--frames", 4, "--seed", seed, "--model", model_dir],
-                capsys)[0] == 0
+    assert run_cli(["animate", still, "-o", tmp_path / "b.png", "--frames", 4, "--seed", seed, "--model", model_dir],
+                   capsys)[0] == 0
     assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
 
 
@@ -100,12 +87,12 @@ def test_ctrl_c_is_one_line_and_exit_130(model_dir, still, tmp_path, capsys, mon
         raise KeyboardInterrupt
 
     monkeypatch.setattr(io.Animation, "save", interrupt)
-    code, _, err = _cli(["animate", still, "-o", tmp_path / "o.png", "--model", model_dir], capsys)
+    code, _, err = run_cli(["animate", still, "-o", tmp_path / "o.png", "--model", model_dir], capsys)
     assert code == 130 and err.strip() == "still2motion: interrupted" and not (tmp_path / "o.png").exists()
 
 
 def test_help_shows_each_default_once_and_keeps_the_examples(capsys):
-    code, out, _ = _cli(["animate", "--help"], capsys)
+    code, out, _ = run_cli(["animate", "--help"], capsys)
     assert code == 0 and "(default: None)" not in out and out.count("(default:") >= 8
     assert "default: 20)" in out and "\n  still2motion animate cat.png -o cat.gif --frames 12 --fps 12 --seed 3\n" in out
 
@@ -113,7 +100,7 @@ def test_help_shows_each_default_once_and_keeps_the_examples(capsys):
 def test_a_folder_as_model_is_one_short_line(still, tmp_path, capsys):
     for i in range(200):
         (tmp_path / f"file_{i:03d}.txt").write_text("x")
-    code, _, err = _cli(["animate", still, "-o", tmp_path / "o.png", "--model", tmp_path], capsys)
+    code, _, err = run_cli(["animate", still, "-o", tmp_path / "o.png", "--model", tmp_path], capsys)
     assert code == 1 and len(err.strip().splitlines()) == 1 and len(err) < 300 and "and 196 more)" in err
 
 
@@ -133,8 +120,8 @@ def test_outputs_get_0666_minus_the_umask(umask, model_dir, still, tmp_path, cap
     old = os.umask(umask)
     try:
         for fmt, name in [("apng", "o.png"), ("webp", "o.webp"), ("spritesheet", "s.png")]:
-            code, _, err = _cli(["animate", still, "-o", tmp_path / name, "--format", fmt, "--frames", 4,
-                                 "--model", model_dir], capsys)
+            code, _, err = run_cli(["animate", still, "-o", tmp_path / name, "--format", fmt, "--frames", 4,
+                                    "--model", model_dir], capsys)
             assert code == 0, err
     finally:
         os.umask(old)
