@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import torch
 import torch.nn.functional as F
 
-from still2motion import model as model_module
+from still2motion import rendering as rendering_module
 from still2motion.motion import Box, Motion, canvas_to_grid, frame_phases, layer_weights, pixel_canvas_coords, source_coords
 
 _CHUNK_FLOATS = 16_000_000
@@ -35,13 +35,14 @@ def summed_render(layers, motion: Motion, phases, *, box: Box, canvas_size: int,
 
 
 def summed_render_loop(image, motion: Motion, num_frames: int, *, box: Box, canvas_size: int, out_size, mode="bilinear",
-                       align_corners=False, hard_layers=False) -> Iterator[torch.Tensor]:
+                       align_corners=False, hard_layers=False, phases=None) -> Iterator[torch.Tensor]:
     """The old ``motion.render_loop`` (same signature): ``(t, 4, h, w)`` chunks."""
     weights = layer_weights(image, motion.masks, box, canvas_size, align_corners, hard=hard_layers)  # (1, K, H, W)
     layers = image.unsqueeze(1) * weights.unsqueeze(2)
     out_w, out_h = out_size
     chunk = max(1, min(8, _CHUNK_FLOATS // (layers.shape[1] * 4 * out_w * out_h)))
-    phases = frame_phases(num_frames, device=image.device)
+    if phases is None:
+        phases = frame_phases(num_frames, device=image.device)
     for start in range(0, num_frames, chunk):
         yield summed_render(layers, motion, phases[start : start + chunk], box=box, canvas_size=canvas_size,
                             out_size=out_size, mode=mode, align_corners=align_corners)[0]
@@ -50,9 +51,9 @@ def summed_render_loop(image, motion: Motion, num_frames: int, *, box: Box, canv
 @contextlib.contextmanager
 def summed_renderer():
     """Within the block, ``Still2Motion.animate`` renders with the old summed layers."""
-    original = model_module.render_loop
-    model_module.render_loop = summed_render_loop
+    original = rendering_module.render_loop  # what animate() renders a loop with (rendering.render_motion)
+    rendering_module.render_loop = summed_render_loop
     try:
         yield
     finally:
-        model_module.render_loop = original
+        rendering_module.render_loop = original
