@@ -2,7 +2,7 @@
 
     python train/evaluate.py --model M [--model M2 ...] --data_dir ROOT --split {val,test} --output_dir OUT \\
         [--baseline static] [--baseline random-motion --motions FILE] [--max_sequences N] [--seed 0] \\
-        [--contact_sheets 16] [--strength 1.0]
+        [--contact_sheets 16] [--strength 1.0] [--realism [LOOPS]]
 
 For every sequence of the split (a prepared ROOT, DATA.md §6, or a plain folder of GIF / APNG / WebP files) the first
 frame is animated with ``num_frames = N``, the real loop's own length, at the sequence's native size and fps
@@ -22,13 +22,15 @@ Outputs, in ``OUT``:
          "per_source": {source: {metric: {"mean", "median"}}}, "per_source_n": {source: sequences},
          "items": [{"seq", "source", "num_frames", "size": [w, h], "seconds", <metric>: value, ...}]}},
      "real": {"n", "overall": {"seam_ratio" | "motion_energy": {"mean", "median"}}, "per_source", "per_source_n",
-              "items": [{"seq", "source", "seam_ratio", "motion_energy"}]}}
+              "items": [{"seq", "source", "seam_ratio", "motion_energy"}]},
+     "realism": with --realism only: two-sample test accuracies per row (train/realism.py's measure_realism)}
 
   Metrics are ``train.metrics.METRICS`` (l1, psnr, phase_l1, motion_energy, motion_ratio, alive, seam_ratio,
   first_frame_l1, first_frame_exact, sharpness_ratio, alpha_iou) plus ``seconds`` (generation time per sequence).
   Bools aggregate as 0/1 (their mean is a fraction); non-finite values (a motion ratio against a static real
   loop) are ``null``. ``random-motion`` items also name the training sequence whose motion they borrowed
   (``motion_from``).
+- ``realism.md`` (with ``--realism``): the realism table.
 - ``metrics.md``: the same numbers as a Markdown table, rows = models and baselines, plus the real loops' seam ratio.
 - ``contact/<row>_<i>.png``: for ``--contact_sheets`` sequences spread over the split (``i`` is the sequence's
   index), the input and the real loop above the generated loop, upscaled with NEAREST.
@@ -59,6 +61,7 @@ from still2motion.config import LIMIT_ENV  # noqa: E402
 from train.eval_baselines import BASELINES, RandomMotion, static_frames  # noqa: E402
 from train.eval_report import build_report, contact_sheet, slug, write_report  # noqa: E402
 from train.metrics import score_clip, score_real  # noqa: E402
+from train.realism import loops_arg, realism_for_rows, write_realism  # noqa: E402
 from train.sequences import Sequence, list_sequences  # noqa: E402
 
 logger = logging.getLogger("evaluate")
@@ -101,6 +104,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", default="cpu", help="device the models run on")
     p.add_argument("--strength", type=float, default=1.0,
                    help="motion strength of every --model row (animate's strength; 1 = the model's own motion_scale)")
+    p.add_argument("--realism", type=loops_arg, nargs="?", const=120, metavar="LOOPS",
+                   help="also run the realism tests (train/realism.py) on LOOPS sequences per row (default 120)")
     return p.parse_args(argv)
 
 
@@ -240,6 +245,7 @@ def _main(argv: list[str] | None) -> int:
         contact_dir = args.output_dir / "contact"
         contact_dir.mkdir(parents=True, exist_ok=True)
         results, real_items = evaluate(rows, sequences, sheets, contact_dir)
+        realism = realism_for_rows(rows, sequences, args) if args.realism else None
     except (FileNotFoundError, ValueError) as exc:
         print(f"evaluate.py: error: {exc}", file=sys.stderr)
         return 1
@@ -247,8 +253,12 @@ def _main(argv: list[str] | None) -> int:
         results, real_items, models=list(args.model), split=args.split, data_dir=str(args.data_dir), seed=args.seed,
         strength=args.strength,
     )
+    if realism is not None:
+        report["realism"] = realism
     json_path, md_path = write_report(report, args.output_dir)
     print(md_path.read_text())
+    if realism is not None:
+        print(write_realism(realism, args.output_dir).read_text())
     print(f"wrote {json_path}, {md_path} and {len(sheets) * len(rows)} contact sheets in {contact_dir}")
     return 0
 
