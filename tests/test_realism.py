@@ -4,6 +4,7 @@ Each test must tell real loops from static copies and from per-pixel wobble of t
 two halves of one real set apart, and must keep every character on one side of each fold.
 """
 
+import functools
 import json
 import math
 
@@ -12,9 +13,11 @@ import pytest
 import torch
 
 from _realism_loops import characters, static_copy, wobble
+from conftest import TX, hand_set_model
 from still2motion.motion import Motion, shift_phase
 from train.model_card import render_card
 from train.realism import Loop, RealismConfig, RealSide, two_sample_tests
+from train.realism_blind import AMPLITUDES
 from train.realism_codes import motion_code
 from train.realism_critic import CriticConfig
 from train.realism_cv import cross_validate, group_folds
@@ -96,9 +99,46 @@ def test_two_halves_of_one_real_set_are_not_separated(data):
 def test_model_card_shows_realism():
     realism = {"n": 48, "characters": 24, "config": {"folds": 4}, "real_fit_seconds": 1.0, "rows": {
         "m": {"alive": 0.5, "sharpness_ratio": 0.9, "codes": {"acc": 0.7321, "std": 0.01},
-              "pixels": {"acc": 0.9012, "std": 0.05}, "seconds": {"total": 3.0}}}}
+              "pixels": {"acc": 0.9012, "std": 0.05}, "seconds": {"total": 3.0}, "cpu_seconds": 2.0}}}
     metrics = {"split": "val", "n": 48, "rows": {"m": {"overall": {"l1": {"mean": 0.1, "median": 0.1}}}},
                "realism": realism}
     card = render_card(generator_type="still2motion", config={}, metrics=metrics, sources=[], info={})
     assert "| m | 0.732 ± 0.010 | 0.901 ± 0.050 |" in card
     json.dumps(metrics)  # the block is plain JSON
+
+
+def test_evaluate_realism_end_to_end(tmp_path, monkeypatch):
+    from PIL import Image
+
+    import train.realism
+    from train.evaluate import main
+
+    # the plumbing, not the statistics: the smallest fits and critics evaluate.py can be made to run
+    monkeypatch.setattr(train.realism, "RealismConfig", functools.partial(
+        RealismConfig, fit_steps=10, repeats=1, pixel_repeats=1, critic=CriticConfig(size=16, epochs=2, width=4)))
+
+    root, lines = tmp_path / "data", []
+    for i, (character, frames) in enumerate(characters(6, 2, seed=1)):
+        seq = f"toy.{character}#anim{i}"
+        (root / "val" / seq).mkdir(parents=True)
+        for t, frame in enumerate(frames):
+            Image.fromarray(frame, "RGBA").save(root / "val" / seq / f"{t:04d}.png")
+        lines.append(json.dumps({"seq": seq, "split": "val", "character": f"toy:{character}", "fps": 8,
+                                 "n_frames": len(frames), "size": [24, 24], "loop": True}))
+    (root / "manifest.jsonl").write_text("\n".join(lines) + "\n")
+    hand_set_model({(TX, 1, "b"): 0.15}).save_pretrained(tmp_path / "sway")
+    out = tmp_path / "out"
+    argv = ["--model", str(tmp_path / "sway"), "--data_dir", str(root), "--split", "val", "--output_dir", str(out),
+            "--baseline", "static", "--contact_sheets", "0", "--realism", "10"]
+    assert main(argv) == 0
+    realism = json.loads((out / "metrics.json").read_text())["realism"]
+    assert realism["n"] == 10 and realism["characters"] == 6
+    names = list(realism["rows"])  # the model, the baseline, then bob and sway at the amplitude matched to the model
+    assert names[:2] == ["sway", "static"] and [n.split("@")[0] for n in names[2:]] == ["bob", "sway"]
+    assert all(float(n.split("@")[1]) in AMPLITUDES for n in names[2:])
+    static = realism["rows"]["static"]
+    assert static["alive"] == 0.0 and static["codes"]["acc"] >= 0.9 and 0 <= static["pixels"]["acc"] <= 1
+    assert set(static["seconds"]) == {"generate", "fit", "codes", "pixels", "total"}
+    assert "| static |" in (out / "realism.md").read_text()
+    with pytest.raises(SystemExit):
+        main([*argv[:-1], "0"])
