@@ -95,7 +95,9 @@ class RealSide:
         self.codes = codes_of([lp.frames for lp in loops], self.fit_args)
         self.fit_seconds, self.fit_cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
         c = config.critic
-        self.clips = torch.stack([critic_clip(lp.frames, c.size, c.num_frames) for lp in loops]) if config.pixels else None
+        self.clips = None  # (N, 4, T, S, S)
+        if config.pixels:
+            self.clips = torch.stack([critic_clip(lp.frames, c.size, c.num_frames) for lp in loops])
         self.groups = [lp.character for lp in loops]
 
 
@@ -149,8 +151,11 @@ def _clip(frames: list[np.ndarray]) -> torch.Tensor:
     return torch.stack([io.to_tensor(np.ascontiguousarray(f)) for f in frames])  # (T, 4, H, W)
 
 
+Blind = Callable[[list[Loop], float], dict[str, Animate]]  # (loops, alive rate to match) -> more rows
+
+
 def measure_realism(rows: dict[str, Animate], sequences: list[Sequence], *, data_dir: str | Path,
-                    config: RealismConfig | None = None, blind: Callable[[list[Loop], float], dict[str, Animate]] | None = None) -> dict:
+                    config: RealismConfig | None = None, blind: Blind | None = None) -> dict:
     """Both realism tests for every row; the ``"realism"`` block of metrics.json.
 
     Args:
@@ -228,6 +233,6 @@ def realism_markdown(realism: dict) -> str:
         lines.append(f"| {name} | {cells[0]} | {cells[1]} | {100 * row['alive']:.1f} | {row['sharpness_ratio']:.2f} "
                      f"| {row['seconds']['total']:.0f} ({row.get('cpu_seconds', 0):.0f}) |")
     lines.append(f"\nReal loops: fitted once in {realism['real_fit_seconds']:.0f} s "
-                 f"({realism.get('real_fit_cpu_seconds', 0):.0f} CPU s). Pixel accuracies vary a lot with a few hundred "
-                 "clips: read them with their spread, and beside sharpness (the critic can key on blur).")
+                 f"({realism.get('real_fit_cpu_seconds', 0):.0f} CPU s). Pixel accuracies vary a lot with a few "
+                 "hundred clips: read them with their spread, and beside sharpness (the critic can key on blur).")
     return "\n".join(lines) + "\n"

@@ -7,6 +7,7 @@ inside the frame); each is rendered at the input's own size like ``RandomMotion`
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Callable
 
@@ -56,14 +57,13 @@ def alive_rate(animate, loops) -> float:
 
 def blind_rows() -> Callable[[list, float], dict] | None:
     """``(loops, alive rate) -> {"bob@<amplitude>": animate, ...}``; ``None`` without ``still2motion.presets``."""
-    try:
-        from still2motion import presets  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("still2motion.presets") is None:
         logger.warning("realism: still2motion.presets is missing, so no image-blind rows (bob, sway)")
         return None
 
     def rows(loops: list, target: float) -> dict:
-        sweep = [loops[i] for i in sorted(set(np.linspace(0, len(loops) - 1, min(SWEEP_LOOPS, len(loops))).round().astype(int)))]
+        keep = np.linspace(0, len(loops) - 1, min(SWEEP_LOOPS, len(loops))).round().astype(int)
+        sweep = [loops[i] for i in sorted(set(keep.tolist()))]
         out = {}
         for name in PRESETS:
             rates = {a: alive_rate(preset_animate(name, a), sweep) for a in AMPLITUDES}
