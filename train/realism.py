@@ -184,14 +184,19 @@ def measure_realism(rows: dict[str, Animate], sequences: list[Sequence], *, data
     result = {"config": asdict(config), "n": len(loops), "characters": len(set(real.groups)),
               "real_fit_seconds": real.fit_seconds, "real_fit_cpu_seconds": real.fit_cpu_seconds, "rows": {}}
     for name, animate in rows.items():
-        logger.info("realism: row %s", name)
-        result["rows"][name] = score_row(real, animate)
+        result["rows"][name] = _logged(name, score_row(real, animate))
     if blind is not None and rows:
         first = next(iter(result["rows"].values()))
         for name, animate in blind(real.loops, first["alive"]).items():
-            logger.info("realism: row %s", name)
-            result["rows"][name] = score_row(real, animate)
+            result["rows"][name] = _logged(name, score_row(real, animate))
     return result
+
+
+def _logged(name: str, row: dict) -> dict:
+    pixels = f", pixels {row['pixels']['acc']:.3f} ± {row['pixels']['std']:.3f}" if "pixels" in row else ""
+    logger.info("realism: %s: codes %.3f ± %.3f%s, alive %.3f, %.0f s", name, row["codes"]["acc"], row["codes"]["std"],
+                pixels, row["alive"], row["seconds"]["total"])
+    return row
 
 
 def loops_arg(value: str) -> int:
