@@ -4,7 +4,7 @@ UI only: every step is a call into ``still2motion``. The model is loaded once, h
 requests. One API endpoint, ``/animate``, for ``gradio_client``:
 
     Client("http://127.0.0.1:7860/").predict(handle_file("cat.png"), format="gif", api_name="/animate")
-    # -> (preview APNG path, download path)
+    # -> (preview APNG path, download path); client.submit(...) also sees the preview first, before the download
 
 Run with ``python app.py``.
 """
@@ -16,17 +16,23 @@ import logging
 import os
 import re
 import shutil
+import signal
+import sys
 import tempfile
 import threading
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 
 import still2motion
 from still2motion import config as cfg
 from still2motion import io
+from still2motion import request as rq
+from still2motion.presets import PRESETS
 
 logger = logging.getLogger(__name__)
 
@@ -36,16 +42,13 @@ EXAMPLES = sorted(ROOT.glob("examples/*.png"))
 MODEL_NAME = cfg.resolve_model(None)  # what load_model(None) loads: $STILL2MOTION_MODEL, else the bundled model
 MODEL = still2motion.load_model(MODEL_NAME)  # the one model every request uses; never reloaded
 
-FORMAT_CHOICES = [
-    ("APNG", "apng"),
-    ("GIF", "gif"),
-    ("WebP", "webp"),
-    ("LINE sticker (APNG)", "line"),
-    ("LINE main image (240×240 APNG)", "line-main"),
-    ("Sprite sheet (.zip: PNG + JSON)", "spritesheet"),
-]
-# Download file name after the upload's stem, per format.
-DOWNLOAD_SUFFIX = {"apng": ".png", "gif": ".gif", "webp": ".webp", "line": "_line.png", "line-main": "_line_main.png"}
+FORMAT_CHOICES = [(f.label, f.name) for f in io.FORMATS.values()]  # the format table, in its order
+MOTION_CHOICES = [("Auto (learned)", "auto")] + [(f"{name.capitalize()}: {p.description}", name) for name, p in PRESETS.items()]
+# How the request's fields are spelled in messages: the /animate parameter names.
+NAMES = {"num_frames": "frames"}
+# The Space's own caps (its sliders), tighter than the CLI's limits (config.py) so one request cannot hold a worker
+# for minutes; README lists both.
+APP_MAX_FRAMES, APP_MAX_FPS, APP_MAX_STRENGTH = 60, 50, 3.0
 
 # Outputs of each request go to their own folder under WORK_DIR. Gradio copies returned files into its own cache
 # (cleaned by delete_cache below), so a finished request's folder is only kept briefly: the newest KEEP_REQUESTS, none
@@ -55,6 +58,8 @@ atexit.register(shutil.rmtree, WORK_DIR, ignore_errors=True)
 KEEP_REQUESTS = 16
 MAX_AGE_S = 15 * 60
 GRADIO_CACHE_CLEANUP = (600, 1800)  # every 10 min, delete served/uploaded files older than 30 min
+# The download is encoded here while the preview is being sent: the queue runs 2 requests at a time.
+ENCODER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="encode")
 _busy: set[Path] = set()
 _lock = threading.Lock()
 
@@ -88,68 +93,91 @@ def _release(path: Path) -> None:
 
 
 def _stem(path: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(path).stem).strip("_")[:40]
+    """The upload's name for the download: letters of any script, digits, ``_`` and ``-`` kept (``スプライト_画像``)."""
+    stem = re.sub(r"[^\w-]+", "_", Path(path).stem).strip("_")[:40]
     return stem or "still"
 
 
-def _zip_spritesheet(png: Path) -> Path:
-    archive = png.with_name(png.stem + ".zip")
+def _download(anim: io.Animation, out_dir: Path, stem: str, request: rq.Request) -> Path:
+    """The file in the chosen format; a format that writes companions (a sprite sheet's JSON) comes as one .zip."""
+    row = io.FORMATS[request.format]
+    written = rq.save(anim, out_dir / f"{stem}{row.download_suffix}", request)
+    if not row.companions:
+        return written
+    archive = written.with_suffix(".zip")
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.write(png, png.name)
-        zf.write(png.with_suffix(".json"), png.with_suffix(".json").name)
+        for path in [written, *(written.with_suffix(s) for s in row.companions)]:
+            zf.write(path, path.name)
     return archive
+
+
+def _error(exc: BaseException, image: str) -> gr.Error:
+    # The library's one-line message, with gradio's temporary upload path shortened to the file name.
+    return gr.Error(str(exc).replace(str(image), Path(image).name))
+
+
+def _brushed(mask: dict | None):
+    """The painted part of the brush editor's value (its layers' alpha, all layers together), or ``None`` when
+    nothing is painted: ``bool (H, W)``."""
+    if not mask or not mask.get("layers"):
+        return None
+    alphas = [np.asarray(layer.convert("RGBA"))[..., 3] > 0 for layer in mask["layers"] if layer is not None]
+    painted = np.logical_or.reduce(alphas) if alphas else None
+    return painted if painted is not None and painted.any() else None
+
+
+def _editor_background(image: str | None):
+    """Shows the uploaded still under the brush, with nothing painted yet."""
+    return {"background": image, "layers": [], "composite": image} if image else None
 
 
 def animate(
     image: str | None,
-    frames: int = cfg.DEFAULT_FRAMES,
-    fps: float = cfg.DEFAULT_FPS,
-    strength: float = cfg.DEFAULT_STRENGTH,
+    frames: int | None = cfg.DEFAULT_FRAMES,
+    fps: float | None = cfg.DEFAULT_FPS,
+    strength: float | None = cfg.DEFAULT_STRENGTH,
     seed: int | None = cfg.DEFAULT_SEED,
-    resample: str = "auto",
-    format: str = "apng",
-) -> tuple[str, str]:
-    """Animates the uploaded still; returns ``(preview APNG path, download path in the chosen format)``."""
+    resample: str | None = "auto",
+    format: str | None = "apng",
+    motion: str | None = "auto",
+    mask: dict | None = None,
+):
+    """Animates the uploaded still: yields the preview as soon as it is rendered (a fast APNG), then
+    ``(preview APNG path, download path in the chosen format)``. ``None`` for any option means its default.
+    ``motion`` is ``auto`` or a preset; ``mask`` the brush editor's value (what is painted moves)."""
     if not image:
         raise gr.Error("Upload an image first (PNG, WebP, JPEG, or the first frame of a GIF/APNG).")
-    # An API client may send null for a cleared field: treat it as the default.
-    frames = cfg.DEFAULT_FRAMES if frames is None else frames
-    fps = cfg.DEFAULT_FPS if fps is None else fps
-    strength = cfg.DEFAULT_STRENGTH if strength is None else strength
-    resample, format = resample or "auto", format or "apng"
+    request = rq.Request(
+        num_frames=cfg.DEFAULT_FRAMES if frames is None else frames,
+        fps=cfg.DEFAULT_FPS if fps is None else fps,
+        strength=cfg.DEFAULT_STRENGTH if strength is None else strength,
+        seed=None if seed is None else int(seed),
+        resample=resample or "auto",
+        format=format or "apng",
+        motion=motion or "auto",
+        mask=_brushed(mask),
+    )
     out_dir = _request_dir()
     try:
-        max_input, max_bytes = int(cfg.limit("max_input_pixels")), int(cfg.limit("max_output_bytes"))
-        width, height = io.read_size(image, max_pixels=max_input)  # header only: refuse a too large output first
-        cfg.check_output_size(io.render_size(format, width, height) or (width, height), source=image)
-        read = io.read_image(image, max_pixels=max_input)
-        if read.n_frames > 1:
-            gr.Info(f"The upload is animated ({read.n_frames} frames); animating its first frame.")
-        anim = MODEL.animate(
-            read.image,
-            num_frames=frames,
-            fps=fps,
-            strength=strength,
-            seed=None if seed is None else int(seed),
-            resample=resample,
-            size=io.render_size(format, *read.image.size),
-        )
-        stem = _stem(image)
-        preview = anim.save(out_dir / f"{stem}_loop.png", format="apng", max_bytes=max_bytes)
-        if format == "apng":
-            download = preview
-        elif format == "spritesheet":
-            sheet = anim.save(out_dir / f"{stem}_spritesheet.png", format="spritesheet", max_bytes=max_bytes)
-            download = _zip_spritesheet(sheet)
-        else:
-            name = f"{stem}{DOWNLOAD_SUFFIX.get(format, '')}"
-            download = anim.save(out_dir / name, format=format, max_bytes=max_bytes)
-    except (ValueError, TypeError, OSError) as exc:
-        # The library's one-line message, with gradio's temporary upload path shortened to the file name.
-        raise gr.Error(str(exc).replace(str(image), Path(image).name)) from None
+        try:
+            request = rq.check(request, names=NAMES)
+            still = rq.load(image, request, names=NAMES)
+            anim, input_frames = rq.render(MODEL, still, request)
+            if input_frames > 1:
+                gr.Info(f"The upload is animated ({input_frames} frames); animating its first frame.")
+            stem = _stem(image)
+            download = ENCODER.submit(_download, anim, out_dir, stem, request)
+            preview = anim.save(out_dir / f"{stem}_preview.png", format="apng", optimize="none",
+                                max_bytes=int(cfg.limit("max_output_bytes")))
+        except (ValueError, TypeError, OSError, ImportError) as exc:
+            raise _error(exc, image) from None
+        yield str(preview), None
+        try:
+            yield str(preview), str(download.result())
+        except (ValueError, TypeError, OSError, ImportError) as exc:
+            raise _error(exc, image) from None
     finally:
         _release(out_dir)
-    return str(preview), str(download)
 
 
 def _pass_file_through(upload: gr.Image) -> gr.Image:
@@ -162,6 +190,14 @@ def _pass_file_through(upload: gr.Image) -> gr.Image:
     """
     upload.preprocess = lambda payload: None if payload is None else payload.path
     return upload
+
+
+def _none_is_default(component):
+    """Lets an API client send ``None`` for this option (``animate`` then uses the default): gradio's own
+    preprocessing of a slider fails on ``None`` before ``animate`` is called. An instance override, as above."""
+    preprocess = component.preprocess
+    component.preprocess = lambda payload: None if payload is None else preprocess(payload)
+    return component
 
 
 def _model_markdown() -> str:
@@ -210,11 +246,21 @@ with gr.Blocks(title=TITLE, delete_cache=GRADIO_CACHE_CLEANUP) as demo:
                 )
             )
             gr.Examples(examples=[[str(p)] for p in EXAMPLES], inputs=[image], label="CC0 examples (Kenney)")
+            brush = gr.ImageEditor(
+                type="pil",
+                label="Brush (optional): paint what moves; the rest stays",
+                brush=gr.Brush(colors=["#ff3070"], color_mode="fixed", default_size=12),
+                layers=False,
+                sources=(),
+                transforms=(),
+                height=300,
+            )
         with gr.Column(scale=1, min_width=300):
             with gr.Row():
-                frames = gr.Slider(1, 60, value=cfg.DEFAULT_FRAMES, step=1, precision=0, label="Frames")
-                fps = gr.Slider(1, 50, value=cfg.DEFAULT_FPS, step=0.5, label="FPS")
-            strength = gr.Slider(0.0, 3.0, value=cfg.DEFAULT_STRENGTH, step=0.05, label="Motion strength (0 = still)")
+                frames = gr.Slider(1, APP_MAX_FRAMES, value=cfg.DEFAULT_FRAMES, step=1, precision=0, label="Frames")
+                fps = gr.Slider(1, APP_MAX_FPS, value=cfg.DEFAULT_FPS, step=0.5, label="FPS")
+            motion = gr.Dropdown(MOTION_CHOICES, value="auto", label="Motion")
+            strength = gr.Slider(0.0, APP_MAX_STRENGTH, value=cfg.DEFAULT_STRENGTH, step=0.05, label="Motion strength (0 = still)")
             with gr.Row(equal_height=True):
                 seed = gr.Number(value=cfg.DEFAULT_SEED, precision=0, minimum=0, label="Seed (which motion)", scale=3)
                 random_seed = gr.Button("Random seed", scale=1, size="md")
@@ -235,9 +281,12 @@ with gr.Blocks(title=TITLE, delete_cache=GRADIO_CACHE_CLEANUP) as demo:
 
     # The seed is drawn in the browser: no server round trip and no extra API endpoint.
     random_seed.click(None, None, seed, js="() => Math.floor(Math.random() * 2147483647)")
+    image.change(_editor_background, image, brush, api_visibility="private", queue=False)
+    for option in (frames, fps, strength, seed, resample, format, motion):
+        _none_is_default(option)
     run.click(
         animate,
-        inputs=[image, frames, fps, strength, seed, resample, format],
+        inputs=[image, frames, fps, strength, seed, resample, format, motion, brush],
         outputs=[preview, download],
         api_name="animate",
     )
@@ -246,5 +295,11 @@ with gr.Blocks(title=TITLE, delete_cache=GRADIO_CACHE_CLEANUP) as demo:
 demo.queue(max_size=64, default_concurrency_limit=2)
 LAUNCH_OPTIONS = {"max_file_size": "25mb", "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="pink")}
 
+
+def _exit_on_sigterm(signum, frame) -> None:
+    sys.exit(128 + signum)  # SystemExit runs the atexit handlers, which remove WORK_DIR (SIGTERM's default skips them)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     demo.launch(**LAUNCH_OPTIONS)

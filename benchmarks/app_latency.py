@@ -1,11 +1,16 @@
-"""Request latency of the web app through ``gradio_client`` next to the bare ``animate`` call, in one run.
+"""Request latency of the web app through ``gradio_client``, next to the bare in-process work, in one run.
 
-Launches ``app.py`` in-process on a free local port, then times 256x256 RGBA / 20 frames / APNG requests: the bare
-``model.animate`` + ``Animation.save`` (what a request computes) and the full round trip through ``/animate``
-(upload, queue, render, preview + download encoding, file serving, client download). Burn-in first, then the median
-and p90 of repeated runs, the three interleaved (one of each per round).
+Launches ``app.py`` in-process on a free local port and times 256x256 RGBA / 20 frames / APNG requests:
 
-    python benchmarks/app_latency.py [--model still2motion/default_model] [--repeats 20] [--json out.json]
+- ``render``: ``request.render`` alone (decode + model + warping), in-process;
+- ``render + save``: render then ``request.save`` of the download (what a request computes), in-process;
+- ``time to preview``: ``client.submit(...)`` until its first output (the fast preview APNG) arrives;
+- ``full request``: ``client.predict(...)`` (upload, queue, render, preview, download encoding, client download);
+
+each with 1 client and with 8 concurrent clients (the app's queue runs 2 requests at a time, so with 8 clients a
+request also waits for about 3 others). Burn-in first; p50 and p95 of the repeated runs.
+
+    python benchmarks/app_latency.py [--model still2motion/default_model] [--repeats 20] [--clients 1 8] [--json out.json]
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ import json
 import os
 import platform
 import socket
-import statistics
+import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -28,19 +34,9 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def time_interleaved(fns: dict, repeats: int, burn_in: int = 2) -> dict:
-    """Median and p90 per function; one call of each per round, so a busy machine slows every row alike."""
-    for _ in range(burn_in):
-        for fn in fns.values():
-            fn()
-    times = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: {"median_s": statistics.median(t), "p90_s": float(np.percentile(t, 90)), "runs": repeats}
-            for name, t in times.items()}
+def summary(times: list[float]) -> dict:
+    return {"p50_ms": 1000 * float(np.percentile(times, 50)), "p95_ms": 1000 * float(np.percentile(times, 95)),
+            "runs": len(times)}
 
 
 def test_image(size: int) -> Image.Image:
@@ -53,57 +49,93 @@ def test_image(size: int) -> Image.Image:
     return Image.fromarray(arr, "RGBA")
 
 
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="model folder or Hub id (default: as the app resolves it)")
-    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=20, help="requests per row (per client with several)")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--frames", type=int, default=20)
+    parser.add_argument("--format", default="apng")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args()
     if args.model:
         os.environ["STILL2MOTION_MODEL"] = args.model
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    sys.path.insert(0, str(ROOT))
 
     spec = importlib.util.spec_from_file_location("app", ROOT / "app.py")
     app = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(app)  # loads the model once, as the Space does
     from gradio_client import Client, handle_file
 
+    from still2motion import request as rq
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    url = f"http://127.0.0.1:{port}/"
     work = Path(tempfile.mkdtemp(prefix="app_latency-"))
     still = work / "still.png"
     test_image(args.size).save(still)
-    client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+    request = rq.check(rq.Request(num_frames=args.frames, fps=10.0, seed=0, format=args.format))
 
-    def bare():
-        anim = app.MODEL.animate(str(still), num_frames=args.frames, fps=10.0, seed=0)
-        anim.save(work / "bare.png")
+    def render():
+        return rq.render(app.MODEL, rq.load(str(still), request), request)[0]
 
-    def bare_render():
-        app.MODEL.animate(str(still), num_frames=args.frames, fps=10.0, seed=0)
+    def render_save():
+        rq.save(render(), work / f"bare{app.io.FORMATS[args.format].suffix}", request)
 
-    def request():
-        client.predict(handle_file(str(still)), frames=args.frames, format="apng", api_name="/animate")
+    def preview(client):
+        job = client.submit(handle_file(str(still)), frames=args.frames, format=args.format, api_name="/animate")
+        start = time.perf_counter()
+        while not job.outputs():  # the first yield: the preview (download still None)
+            if job.done() and not job.outputs():
+                raise RuntimeError(f"request failed: {job.exception()}")
+            time.sleep(0.002)
+        first = time.perf_counter() - start
+        job.result()
+        return first
 
+    def full(client):
+        return timed(lambda: client.predict(handle_file(str(still)), frames=args.frames, format=args.format,
+                                            api_name="/animate"))
+
+    results = {}
     try:
-        results = time_interleaved(
-            {"animate (render only)": bare_render, "animate + save APNG": bare, "gradio_client /animate": request},
-            args.repeats,
-        )
+        for _ in range(2):  # burn-in
+            render_save()
+        results["render (in-process)"] = summary([timed(render) for _ in range(args.repeats)])
+        results["render + save (in-process)"] = summary([timed(render_save) for _ in range(args.repeats)])
+        for n in args.clients:
+            clients = [Client(url, verbose=False) for _ in range(n)]
+            for c in clients:
+                full(c)  # burn-in per client
+            for name, fn in (("time to preview", preview), ("full request", full)):
+                with ThreadPoolExecutor(n) as pool:
+                    per_client = list(pool.map(lambda c, fn=fn: [fn(c) for _ in range(args.repeats)], clients))
+                results[f"{name}, {n} client{'s' if n > 1 else ''}"] = summary(sum(per_client, []))
     finally:
         app.demo.close()
     cpu = platform.processor() or platform.machine()
-    print(f"torch {torch.__version__}, {cpu}, {torch.get_num_threads()} threads, "
-          f"cpu, float32; model {app.MODEL_NAME}; {args.size}x{args.size} RGBA, {args.frames} frames, APNG")
+    print(f"torch {torch.__version__}, {cpu}, {torch.get_num_threads()} threads, cpu, float32; model {app.MODEL_NAME}; "
+          f"{args.size}x{args.size} RGBA, {args.frames} frames, {args.format}")
     for name, r in results.items():
-        median, p90 = r["median_s"] * 1000, r["p90_s"] * 1000
-        print(f"{name:26s} median {median:7.1f} ms   p90 {p90:7.1f} ms   ({r['runs']} runs)")
-    overhead = results["gradio_client /animate"]["median_s"] - results["animate + save APNG"]["median_s"]
-    print(f"app overhead over animate + save: {overhead * 1000:.1f} ms per request")
+        print(f"{name:32s} p50 {r['p50_ms']:7.1f} ms   p95 {r['p95_ms']:7.1f} ms   ({r['runs']} runs)")
+    one = {k: v["p50_ms"] for k, v in results.items()}
+    if "time to preview, 1 client" in one:
+        print(f"targets (1 client, p50): preview {one['time to preview, 1 client']:.0f} ms <= "
+              f"2 x render + 150 = {2 * one['render (in-process)'] + 150:.0f} ms; full {one['full request, 1 client']:.0f}"
+              f" ms <= 1.2 x render + save = {1.2 * one['render + save (in-process)']:.0f} ms; save "
+              f"{one['render + save (in-process)'] - one['render (in-process)']:.0f} ms <= 4 x render = "
+              f"{4 * one['render (in-process)']:.0f} ms")
     if args.json:
         Path(args.json).write_text(json.dumps({"config": vars(args), "results": results}, indent=2) + "\n")
 

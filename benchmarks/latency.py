@@ -1,7 +1,8 @@
 """Latency of ``animate`` side by side with the original pix2pix design's forward pass, in one run.
 
 Rows: ``animate`` at 256x256 / 20 frames, the same at 1024x1024, one forward of the original experiment's
-pix2pix generator (a 256x256 U-Net, ngf 64, 60 output channels = 20 RGB frames), and, with ``--compare``, the same
+pix2pix generator (a 256x256 U-Net, ngf 64, 60 output channels = 20 RGB frames), each motion preset on the same
+256x256 image with alpha (``animate(motion=NAME)``; target <= 0.9x the learned ``auto`` row), and, with ``--compare``, the same
 256x256 / 20-frame ``animate`` call of trained baseline generators (``train/train.py --generator pix2pix|stn``;
 any folder ``load_model`` reads). Burn-in first, then the median and
 p90 of repeated runs; peak RSS of the process; parameter counts. Ratios are measured in this one run, so a noisy
@@ -26,6 +27,7 @@ from PIL import Image
 from torch import nn
 
 from still2motion import DEFAULT_MODEL, load_model
+from still2motion.presets import PRESET_NAMES
 
 
 class Pix2PixUNet(nn.Module):
@@ -77,6 +79,23 @@ def time_it(fn, repeats: int, burn_in: int = 2) -> dict:
     return {"median_s": statistics.median(times), "p90_s": float(np.percentile(times, 90)), "runs": repeats}
 
 
+def time_interleaved(calls: dict, repeats: int, burn_in: int = 1) -> dict:
+    """``time_it`` for several calls at once, one run of each in turn per repeat."""
+    for fn in calls.values():
+        for _ in range(burn_in):
+            fn()
+    times = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, fn in calls.items():
+            start = time.perf_counter()
+            fn()
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            times[name].append(time.perf_counter() - start)
+    return {name: {"median_s": statistics.median(t), "p90_s": float(np.percentile(t, 90)), "runs": repeats}
+            for name, t in times.items()}
+
+
 def test_image(size: int) -> Image.Image:
     rng = np.random.default_rng(0)
     arr = np.zeros((size, size, 4), np.uint8)
@@ -93,6 +112,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--frames", type=int, default=20)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--no_presets", action="store_true", help="skip the per-preset rows")
     parser.add_argument("--compare", action="append", default=[], metavar="NAME=MODEL",
                         help="another trained generator (e.g. a baseline run) timed on the same animate call; repeatable")
     args = parser.parse_args()
@@ -111,7 +131,14 @@ def main() -> None:
     with torch.no_grad():
         x = torch.randn(1, 3, 256, 256)
         rows["pix2pix forward 256 (60 ch)"] = time_it(lambda: pix2pix(x), args.repeats)
-    rows[f"animate 256x256 x{args.frames}"] = time_it(lambda: model.animate(small, num_frames=args.frames, resample="bilinear"), args.repeats)
+    presets = () if args.no_presets else PRESET_NAMES
+    # auto and the presets are timed round-robin, so a machine whose load changes during the run affects them alike
+    calls = {f"animate 256x256 x{args.frames}": lambda: model.animate(small, num_frames=args.frames, resample="bilinear")}
+    for preset in presets:
+        calls[f"{preset} 256x256 x{args.frames}"] = (
+            lambda preset=preset: model.animate(small, num_frames=args.frames, resample="bilinear", motion=preset)
+        )
+    rows.update(time_interleaved(calls, args.repeats))
     for name, other in compare.items():
         rows[f"{name} animate 256x256 x{args.frames}"] = time_it(
             lambda other=other: other.animate(small, num_frames=args.frames, resample="bilinear"), args.repeats
@@ -133,6 +160,9 @@ def main() -> None:
         "ratio_animate256_over_pix2pix": a256["median_s"] / p2p["median_s"],
         "ratio_1024_over_256": a1024["median_s"] / a256["median_s"],
         "compare_params": {name: sum(p.numel() for p in m.parameters()) for name, m in compare.items()},
+        "ratio_preset_over_animate256": {
+            name: rows[f"{name} 256x256 x{args.frames}"]["median_s"] / a256["median_s"] for name in presets
+        },
         "ratio_compare_over_animate256": {
             name: rows[f"{name} animate 256x256 x{args.frames}"]["median_s"] / a256["median_s"] for name in compare
         },
@@ -144,6 +174,8 @@ def main() -> None:
         print(f"  {name:32s} median {r['median_s'] * 1000:8.1f} ms   p90 {r['p90_s'] * 1000:8.1f} ms   ({r['runs']} runs)")
     print(f"animate 256 / pix2pix forward: {report['ratio_animate256_over_pix2pix']:.2f}x   (target <= 1.0x)")
     print(f"animate 1024 / animate 256:    {report['ratio_1024_over_256']:.1f}x   (target <= 16x; 16x the pixels)")
+    for name, ratio in report["ratio_preset_over_animate256"].items():
+        print(f"preset {name:8s} / auto animate 256:   {ratio:.2f}x   (target <= 0.9x)")
     for name, ratio in report["ratio_compare_over_animate256"].items():
         print(f"{name} animate 256 / still2motion animate 256: {ratio:.2f}x   ({report['compare_params'][name] / 1e6:.2f} M parameters)")
     print(f"peak RSS: {peak_rss_mb:.0f} MB   (target <= 1024 MB)")

@@ -64,7 +64,6 @@ class Pix2PixGenerator(
     pipeline_tag="image-to-video",
     license="apache-2.0",
     tags=["image-to-video", "animation", "baseline", "pix2pix"],
-    repo_url="https://github.com/still2motion/still2motion",
 ):
     """A U-Net that outputs the RGBA pixels of ``num_phases`` frames directly (the pix2pix baseline).
 
@@ -133,7 +132,6 @@ class STNGenerator(
     pipeline_tag="image-to-video",
     license="apache-2.0",
     tags=["image-to-video", "animation", "baseline", "spatial-transformer"],
-    repo_url="https://github.com/still2motion/still2motion",
 ):
     """A U-Net that outputs ``num_phases`` affine transforms and warps the input (the STN baseline).
 

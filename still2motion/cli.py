@@ -1,15 +1,25 @@
-"""The ``still2motion`` command line: the only place in the package that prints."""
+"""The ``still2motion`` command line: the only place in the package that prints.
+
+Thin wiring over the request path (request.py): flags -> one checked ``Request`` -> for each input, load (header
+checks) -> render -> save. Everything the flags can get wrong is refused before the model is loaded; everything an
+input can get wrong, before it is rendered.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from . import config as cfg
 from . import io
+from . import request as rq
+from .batch import collect_inputs, plan_outputs
 from .loading import load_model
 
 EXAMPLES = """examples:
@@ -17,14 +27,33 @@ EXAMPLES = """examples:
   still2motion animate cat.png -o cat.gif --frames 12 --fps 12 --seed 3
   still2motion animate cat.png -o sticker.png --format line          # LINE animated sticker
   still2motion animate sprites/ -o out/ --format webp                # a folder of stills -> a folder
+  still2motion animate big.png -o big.png --size 512x384 --optimize none
+  still2motion animate cat.png -o cat.gif --motion sway --mask tail.png   # a preset, only the tail moves
+  still2motion animate --motion list                                   # the presets, one a line
 """
-IMAGE_SUFFIXES = (".png", ".apng", ".gif", ".webp", ".jpg", ".jpeg", ".bmp")
-SUFFIX_FOR_FORMAT = {"apng": ".png", "gif": ".gif", "webp": ".webp", "line": ".png", "line-main": ".png", "spritesheet": ".png"}
+# How the request's fields are spelled on the command line, for messages; every writer option is --its-name.
+NAMES = {
+    "num_frames": "--frames", "fps": "--fps", "strength": "--strength", "seed": "--seed", "resample": "--resample",
+    "size": "--size", "format": "--format", "motion": "--motion", "mask": "--mask", **{name: "--" + name.replace("_", "-") for name in io.OPTIONS},
+}
+PROGRESS_DELAY_S = 2.0  # show progress only for work that takes longer than this
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not the usage block
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be WIDTHxHEIGHT, e.g. 512x384, got {text!r}") from None
+    return width, height
+
+
+def _takers(option: str) -> str:
+    return ", ".join(f.name for f in io.FORMATS.values() if option in f.options)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,55 +64,80 @@ def build_parser() -> argparse.ArgumentParser:
         help="animate one or more still images",
         description="Animate still images (PNG/JPEG/WebP/BMP, or the first frame of a GIF/APNG).",
         epilog=EXAMPLES,
-        formatter_class=lambda prog: argparse.ArgumentDefaultsHelpFormatter(prog, max_help_position=30),
+        formatter_class=lambda prog: argparse.RawDescriptionHelpFormatter(prog, max_help_position=30),
     )
+    formats = "; ".join(f"{f.name}: {f.notes}" for f in io.FORMATS.values())
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, or folders of images")
-    p.add_argument("-o", "--output", required=True, help="output file (one input) or folder (several inputs / a folder)")
-    p.add_argument("--frames", type=int, default=cfg.DEFAULT_FRAMES, help="frames in one loop")
-    p.add_argument("--fps", type=float, default=cfg.DEFAULT_FPS, help="frames per second")
-    p.add_argument("--strength", type=float, default=cfg.DEFAULT_STRENGTH, help="motion strength (0 = still)")
-    p.add_argument("--seed", type=int, default=cfg.DEFAULT_SEED, help="which motion; -1 picks a random one")
+    p.add_argument("-o", "--output", required=True,
+                   help="output file (one input), or folder (several inputs, a folder of inputs, or a name ending in /)")
+    p.add_argument("--frames", type=int, default=cfg.DEFAULT_FRAMES, help="frames in one loop (default: %(default)s)")
+    p.add_argument("--fps", type=float, default=cfg.DEFAULT_FPS, help="frames per second (default: %(default)g)")
+    p.add_argument("--strength", type=float, default=cfg.DEFAULT_STRENGTH,
+                   help="motion strength, 0 = still (default: %(default)g)")
+    p.add_argument("--seed", type=int, default=cfg.DEFAULT_SEED,
+                   help="which motion; -1 draws one and prints it (default: %(default)s)")
     p.add_argument("--model", default=None, help=f"model folder or Hub id (default: ${cfg.MODEL_ENV}, else the bundled model)")
-    p.add_argument("--format", choices=io.FORMATS, default=None, help="output format (default: from the output extension)")
-    p.add_argument("--resample", choices=cfg.RESAMPLE_MODES, default="auto", help="pixel sampling; auto = nearest for small sprites (<= 128 px) and pixel art")
-    p.add_argument("--quality", type=int, default=None, help="WebP only: lossy quality 0-100 (default: lossless)")
+    p.add_argument("--format", choices=io.FORMAT_NAMES, default=None, metavar="FORMAT",
+                   help=f"output format (default: from the output extension, apng for a folder). {formats}")
+    p.add_argument("--resample", choices=cfg.RESAMPLE_MODES, default="auto",
+                   help="pixel sampling; auto = nearest for small sprites (<= 128 px) and pixel art (default: auto)")
+    p.add_argument("--motion", default="auto", metavar="NAME",
+                   help="auto (the learned motion) or a preset: breathe, bob, sway, bounce, float, pulse, wiggle, shake, "
+                        "spin; '--motion list' describes them (default: auto)")
+    p.add_argument("--mask", default=None, metavar="PATH",
+                   help="image of what moves: white moves, black stays (or the painted part of a transparent layer)")
+    p.add_argument("--size", type=_size, default=None, metavar="WxH",
+                   help="render at this size instead of the input's (default: the input's, or the format's own)")
+    for option in io.OPTIONS.values():  # the writer options of the format table, each as --name
+        p.add_argument(NAMES[option.name], dest=option.name, type=option.type, choices=option.choices, default=None,
+                       help=f"{_takers(option.name)} only: {option.help}")
     return parser
 
 
-def _collect_inputs(paths: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-            if not found:
-                raise ValueError(f"folder '{path}' holds no images ({', '.join(IMAGE_SUFFIXES)})")
-            files.extend(found)
-        elif not path.exists():
-            raise FileNotFoundError(f"input '{path}' does not exist")
-        else:
-            files.append(path)
-    return files
+class _Progress:
+    """Progress on stderr, shown only once a stage has run for PROGRESS_DELAY_S: a frame bar for rendering, a
+    ticking timer for encoding (the writers do not report their own progress)."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.bar = None
+        self.timer = None
+        self.stop = threading.Event()
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if stage == "render":
+            if self.bar is None:
+                self.bar = tqdm(total=total, desc=f"rendering {self.label}", unit="frame", delay=PROGRESS_DELAY_S,
+                                file=sys.stderr, leave=False, dynamic_ncols=True)
+            self.bar.update(done - self.bar.n)
+            if done == total:
+                self.bar.close()
+        elif stage == "encode" and total is None:
+            self.stop.clear()
+            self.timer = threading.Thread(target=self._tick, daemon=True)
+            self.timer.start()
+        elif stage == "encode":
+            self.stop.set()
+            if self.timer is not None:
+                self.timer.join()
+
+    def _tick(self) -> None:
+        start = time.monotonic()
+        bar = None
+        while not self.stop.wait(0.25):
+            if bar is None and time.monotonic() - start >= PROGRESS_DELAY_S:
+                bar = tqdm(desc=f"encoding {self.label}", bar_format="{desc}: {elapsed}", file=sys.stderr, leave=False)
+            if bar is not None:
+                bar.refresh()
+        if bar is not None:
+            bar.close()
 
 
-def _animate_one(model, source: Path, target: Path, fmt: str, args) -> Path:
-    max_input = int(cfg.limit("max_input_pixels"))
-    width, height = io.read_size(source, max_pixels=max_input)  # header only: refuse a too large output before decoding
-    cfg.check_output_size(io.render_size(fmt, width, height) or (width, height), source=source)
-    read = io.read_image(source, max_pixels=max_input)
-    if read.n_frames > 1:
-        print(f"note: '{source}' is animated ({read.n_frames} frames); animating its first frame", file=sys.stderr)
-    anim = model.animate(
-        read.image,
-        num_frames=args.frames,
-        fps=args.fps,
-        strength=args.strength,
-        seed=None if args.seed == -1 else args.seed,
-        resample=args.resample,
-        size=io.render_size(fmt, *read.image.size),
-    )
-    options = {"quality": args.quality} if args.quality is not None else {}
-    return anim.save(target, format=fmt, max_bytes=int(cfg.limit("max_output_bytes")), **options)
+def _request(args) -> rq.Request:
+    options = {name: getattr(args, name) for name in io.OPTIONS if getattr(args, name) is not None}
+    return rq.Request(num_frames=args.frames, fps=args.fps, strength=args.strength,
+                      seed=None if args.seed == -1 else args.seed, resample=args.resample, size=args.size,
+                      format=args.format, options=options, motion=args.motion, mask=args.mask)
 
 
 def _fail(message: str) -> int:
@@ -92,54 +146,81 @@ def _fail(message: str) -> int:
 
 
 def animate_command(args) -> int:
-    if args.quality is not None and not 0 <= args.quality <= 100:
-        return _fail(f"--quality must be between 0 and 100, got {args.quality}")
     try:
-        inputs = _collect_inputs(args.inputs)
-        many = len(inputs) > 1 or any(Path(p).is_dir() for p in args.inputs)
+        inputs = collect_inputs(args.inputs)
         output = Path(args.output)
-        if many:
+        folder = len(args.inputs) > 1 or any(Path(p).is_dir() for p in args.inputs) or args.output.endswith(("/", os.sep))
+        if not folder and output.is_dir():
+            raise ValueError(f"-o '{output}' is a folder; name the output file, or write '{output}/' to write into it")
+        if folder:
             if output.exists() and not output.is_dir():
-                raise ValueError(f"output '{output}' must be a folder for several inputs, but it is a file")
-            fmt = args.format or "apng"
+                raise ValueError(f"-o '{output}' must be a folder for several inputs, but it is a file")
+            request = rq.check(_request(args), names=NAMES)
+            plan = plan_outputs(inputs, output, io.FORMATS[request.format])
         else:
-            fmt = io.format_from_path(output, args.format)
-        cfg.check_request(args.frames, args.fps, args.strength, args.resample)
+            request = rq.check(_request(args), output=output, names=NAMES)
+            io.check_output_path(output)
+            plan = plan_outputs(inputs, output, io.FORMATS[request.format], single=True)
         model = load_model(args.model)
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, TypeError, OSError, ImportError) as exc:
         return _fail(str(exc))
-
-    if not many:
+    if args.seed == -1:
+        print(f"seed {request.seed} (repeat this motion with --seed {request.seed})")
+    if folder:
         try:
-            written = _animate_one(model, inputs[0], output, fmt, args)
-        except (ValueError, TypeError, OSError) as exc:
-            return _fail(str(exc))
-        print(f"wrote {written} ({args.frames} frames at {args.fps:g} fps, {fmt})")
-        return 0
-
-    try:
-        output.mkdir(exist_ok=True)
-    except OSError as exc:
-        return _fail(f"cannot create output folder '{output}': {exc.strerror or exc}")
+            output.mkdir(exist_ok=True)
+        except OSError as exc:
+            return _fail(f"cannot create output folder '{output}': {exc.strerror or exc}")
     failed = 0
-    for source in tqdm(inputs, desc="animating", unit="image", disable=None):
+    bar = tqdm(plan, desc="animating", unit="image", disable=None if len(plan) > 1 else True, file=sys.stderr)
+    for source, target in bar:
         try:
-            _animate_one(model, source, output / (source.stem + SUFFIX_FOR_FORMAT[fmt]), fmt, args)
-        except (ValueError, TypeError, OSError) as exc:
+            result = rq.run(model, source, target, request, progress=_Progress(source.name), names=NAMES)
+        except (ValueError, TypeError, OSError, ImportError) as exc:
             failed += 1
             tqdm.write(f"still2motion: error: {exc}", file=sys.stderr)
-    print(f"wrote {len(inputs) - failed} of {len(inputs)} animations to {output}/ ({fmt}); {failed} failed")
+            continue
+        if result.input_frames > 1:
+            tqdm.write(f"note: '{source}' is animated ({result.input_frames} frames); animated its first frame",
+                       file=sys.stderr)
+        if not folder:
+            print(f"wrote {result.path} ({request.num_frames} frames at {request.fps:g} fps, {request.format})")
+    if not folder:
+        return 1 if failed else 0
+    print(f"wrote {len(plan) - failed} of {len(plan)} animations to {output}/ ({request.format}); {failed} failed")
+    for source, target in plan:
+        if target.stem != source.stem:
+            print(f"  {source.name} -> {target.name} (renamed: another input has the same name)")
     return 1 if failed else 0
 
 
+def _asks_for_motion_list(argv: list[str]) -> bool:
+    """``still2motion animate --motion list`` (or ``--motion=list``), whatever else is on the line."""
+    if not argv or argv[0] != "animate":
+        return False
+    pairs = zip(argv[1:], argv[2:])
+    return "--motion=list" in argv[1:] or any(a == "--motion" and b == "list" for a, b in pairs)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Runs the CLI; returns the exit status (0 success, 1 failure, 2 bad usage)."""
+    """Runs the CLI; returns the exit status (0 success, 1 failure, 2 bad usage, 130 interrupted)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if _asks_for_motion_list(argv):  # needs no input or output
+        from .presets import preset_table
+
+        print(f"{'auto':<8} {'learned':>9}  the learned motion, from what the model sees (the default)")
+        print("\n".join(preset_table()))
+        return 0
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed its one line (or --help)
         return int(exc.code or 0)
-    return animate_command(args)
+    try:
+        return animate_command(args)
+    except KeyboardInterrupt:  # temporary files are removed on the way out (io/atomic.py)
+        print("\nstill2motion: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from PIL import Image
 from torch.utils.data import Dataset, default_collate
 
 from . import io
+from .augment import style_config, style_transform
 
 logger = logging.getLogger(__name__)
 
@@ -73,17 +74,22 @@ class LoopDataset(Dataset):
         affine_p: probability of the scale/translate (bilinear resampling, so half the clips stay crisp).
         scale_range: scale drawn log-uniformly from ``[1 - scale_range, 1 + scale_range]``.
         translate: shift drawn uniformly from ``±translate`` (fraction of the canvas half-width).
+        style_augment: ``none``, ``default`` or ``strong`` (``augment.STYLE_PRESETS``): colour, edge and resampling
+            changes on every frame of a clip alike, and the preset's wider scale/shift (nearest or bilinear) in place
+            of ``affine_p``, ``scale_range`` and ``translate``; only when ``augment`` is on.
     """
 
     def __init__(self, *, resolution: int = 64, num_targets: int = 4, random_offsets: bool = False,
                  augment: bool = True, seed: int = 0, resample: str = "auto", hflip_p: float = 0.5,
-                 affine_p: float = 0.5, scale_range: float = 0.1, translate: float = 0.05) -> None:
+                 affine_p: float = 0.5, scale_range: float = 0.1, translate: float = 0.05,
+                 style_augment: str = "none") -> None:
         if resolution < 8 or num_targets < 1:
             raise ValueError(f"need resolution >= 8 and num_targets >= 1, got {resolution}, {num_targets}")
         io.letterbox_resample(1, 1, 1, resample)  # validates
         self.resolution, self.num_targets, self.random_offsets = resolution, num_targets, random_offsets
         self.augment, self.seed, self.resample, self.epoch = augment, seed, resample, 0
         self.hflip_p, self.affine_p, self.scale_range, self.translate = hflip_p, affine_p, scale_range, translate
+        self.style_augment, self.style = style_augment, style_config(style_augment)
         self.skipped: list[tuple[str, str]] = []  # (file or sequence, reason)
 
     # -- what subclasses provide
@@ -104,18 +110,28 @@ class LoopDataset(Dataset):
         self.epoch = int(epoch)
 
     def _augment(self, x: torch.Tensor, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """Flip and scale/translate the whole clip; returns it and ``(flip, scale, tx, ty)`` for motion targets."""
+        """Flip, scale/translate and style the whole clip; returns it and ``(flip, scale, tx, ty)`` for motion targets.
+
+        Only the flip and the scale/translate move pixels; the style transforms (``augment.style_transform``) change
+        colours, edges and resampling in place, so the fitted motion follows ``(flip, scale, tx, ty)`` alone.
+        """
+        st = self.style
+        affine_p, lo_hi, shift = ((self.affine_p, (1 - self.scale_range, 1 + self.scale_range), self.translate)
+                                  if st is None else (st.affine_p, st.scale_range, st.translate))
         flip = rng.random() < self.hflip_p
         if flip:
             x = x.flip(-1)
         s, tx, ty = 1.0, 0.0, 0.0
-        if rng.random() < self.affine_p:
-            s = math.exp(rng.uniform(math.log(1 - self.scale_range), math.log(1 + self.scale_range)))
-            tx, ty = (float(v) for v in rng.uniform(-self.translate, self.translate, size=2))
+        if rng.random() < affine_p:
+            s = math.exp(rng.uniform(math.log(lo_hi[0]), math.log(lo_hi[1])))
+            tx, ty = (float(v) for v in rng.uniform(-shift, shift, size=2))
+            mode = "nearest" if st is not None and rng.random() < st.nearest_p else "bilinear"
             # affine_grid maps output to input coordinates: input = (output - t) / s
             theta = torch.tensor([[1 / s, 0, -tx / s], [0, 1 / s, -ty / s]], dtype=x.dtype)
             grid = F.affine_grid(theta.expand(x.shape[0], 2, 3), list(x.shape), align_corners=False)
-            x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False).clamp(0, 1)
+            x = F.grid_sample(x, grid, mode=mode, padding_mode="zeros", align_corners=False).clamp(0, 1)
+        if st is not None:
+            x, _ = style_transform(x, rng, st)
         return x, torch.tensor([float(flip), s, tx, ty])
 
     def __getitem__(self, index: int) -> dict:
@@ -232,12 +248,12 @@ def _natural_key(path: Path) -> list:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
 
 
-def _held_out(entries: list[Path]) -> set[Path]:
-    """The automatic val split of a user folder (see ``FolderDataset``)."""
-    digest = {p: int(hashlib.sha1(p.name.encode()).hexdigest(), 16) for p in entries}
-    held = {p for p, h in digest.items() if h % 10 == 1}
-    if not held and len(entries) >= 2:
-        held = {max(entries, key=digest.__getitem__)}
+def _held_out(names: list[str]) -> set[str]:
+    """The automatic val split of a user folder, among its usable entries (see ``FolderDataset``)."""
+    digest = {n: int(hashlib.sha1(n.encode()).hexdigest(), 16) for n in names}
+    held = {n for n, h in digest.items() if h % 10 == 1}
+    if (not held or len(held) == len(names)) and len(names) >= 2:  # val and train both non-empty
+        held = {max(names, key=digest.__getitem__)}
     return held
 
 
@@ -247,9 +263,10 @@ class FolderDataset(LoopDataset):
     Files that fail to decode, or hold a single frame, are skipped with one warning each naming the file; they
     are listed in ``skipped`` as ``(path, reason)``.
 
-    A folder has no splits of its own, so one is made by file name: ``split="val"`` (or ``"test"``) holds the entries
-    whose ``sha1(name) % 10 == 1`` — or, if none hash there and the folder has two or more, the one with the largest
-    hash — and ``split="train"`` holds the rest; ``split=None`` or ``"all"`` holds everything.
+    A folder has no splits of its own, so one is made by file name among the usable entries (never a still or an
+    unreadable file): ``split="val"`` (or ``"test"``) holds those whose ``sha1(name) % 10 == 1`` — or, if none or all
+    hash there and there are two or more, the one with the largest hash — and ``split="train"`` holds the rest;
+    ``split=None`` or ``"all"`` holds everything. Skipped files are warned about by the ``"train"``/``"all"`` split.
 
     Raises:
         ValueError: the folder holds no usable animation.
@@ -265,9 +282,6 @@ class FolderDataset(LoopDataset):
         self.skipped: list[tuple[str, str]] = []
         entries = [p for p in sorted(self.folder.iterdir(), key=_natural_key)
                    if p.is_dir() or p.suffix.lower() in ANIMATION_SUFFIXES]
-        if split not in (None, "all"):
-            held_out = _held_out(entries)
-            entries = [p for p in entries if (p in held_out) == (split in ("val", "test"))]
         for path in entries:
             try:
                 if path.is_dir():
@@ -282,9 +296,12 @@ class FolderDataset(LoopDataset):
                     raise ValueError("not an animation (1 frame)")
             except (OSError, ValueError, SyntaxError) as exc:
                 self.skipped.append((str(path), str(exc)))
-                logger.warning("skipping %s: %s", path, exc)
+                logger.log(logging.DEBUG if split in ("val", "test") else logging.WARNING, "skipping %s: %s", path, exc)
                 continue
             self.items.append((path.name, [np.ascontiguousarray(f) for f in frames]))
+        if split not in (None, "all"):
+            held_out = _held_out([name for name, _ in self.items])
+            self.items = [item for item in self.items if (item[0] in held_out) == (split in ("val", "test"))]
         if not self.items:
             raise ValueError(f"no usable animations in {self.folder}{'' if split in (None, 'all') else f' (split {split!r})'} (GIF, APNG, animated WebP, or sub-folders of "
                              f"frame PNGs); skipped {len(self.skipped)}")
@@ -320,19 +337,24 @@ class FolderDataset(LoopDataset):
 
 
 def open_dataset(path: str | Path, split: str = "train", **kw) -> LoopDataset:
-    """Opens a pack (``pack.json``), a prepared ROOT (``manifest.jsonl`` or ``<split>/``) or a user's folder.
+    """Opens a compact pack file (``*.s2mpack``), a pack (``pack.json``), a prepared ROOT (``manifest.jsonl`` or
+    ``<split>/``) or a user's folder.
 
     Args:
-        path: the folder.
+        path: the folder, or a compact pack file.
         split: ``train``, ``val`` or ``test``; a user's folder is split by file name (see ``FolderDataset``),
             ``"all"`` takes all of it.
         **kw: `LoopDataset` options (``resolution``, ``num_targets``, ``random_offsets``, ``augment``, ``seed`` ...).
 
     Raises:
-        FileNotFoundError: ``path`` is not a folder.
+        FileNotFoundError: ``path`` is not a folder or a compact pack.
         ValueError: nothing usable in it.
     """
     path = Path(path)
+    if path.is_file():
+        from .compact_pack import CompactPackDataset  # it builds on LoopDataset, defined here
+
+        return CompactPackDataset(path, split, **kw)
     if not path.is_dir():
         raise FileNotFoundError(f"no such dataset folder: {path}")
     if (path / "pack.json").is_file():

@@ -16,10 +16,19 @@ import torch
 from PIL import Image
 
 from . import config as cfg
-from . import io
+from . import io, presets
 from .hub import load_weights, read_config, validate_config
+from .motion import Motion
+from .rendering import render_motion
 
 logger = logging.getLogger(__name__)
+
+
+def keep_clear_bytes(frames: Iterator[np.ndarray], original: np.ndarray) -> Iterator[np.ndarray]:
+    """A pixel transparent in the input ``(H, W, 4)`` and in a frame keeps the input's bytes (its RGB under alpha 0)."""
+    clear = original[..., 3] == 0
+    for frame in frames:
+        yield np.where((clear & (frame[..., 3] == 0))[..., None], original, frame)
 
 
 class Generator(torch.nn.Module):
@@ -91,6 +100,79 @@ class Generator(torch.nn.Module):
         """
         raise NotImplementedError
 
+    def predict_motion(self, canvas: torch.Tensor, noise: torch.Tensor, has_alpha: bool) -> Motion:
+        """The learned motion of a letterboxed input ``(1, 4, R, R)``, calibrated (``motion_scale``), not yet scaled by
+        strength. Only generators that predict layered motion have one."""
+        raise ValueError(
+            f"a mask with motion='auto' needs a model that predicts layered motion (still2motion), got {type(self).__name__}"
+        )
+
+    def frames_for(
+        self, canvas: torch.Tensor, image: torch.Tensor, box: io.Box, *, motion: str = "auto",
+        front: torch.Tensor | np.ndarray | None = None, original: np.ndarray | None = None, **request,
+    ) -> Iterator[np.ndarray]:
+        """The frames of a request: the learned motion (``render_frames``), or a preset / a mask (``render_controlled``).
+
+        ``front`` is the mask, ``(H, W)`` or ``(1, 1, H, W)`` in ``[0, 1]`` at the input's resolution (see
+        ``io.mask.read_mask``); ``original`` the input as uint8 ``(H, W, 4)``
+        (then, at the input's size, transparent pixels keep its bytes: `keep_clear_bytes`); ``request`` the keyword
+        arguments of ``render_frames``.
+        """
+        if motion == "auto" and front is None:
+            frames = self.render_frames(canvas, image, box, **request)
+        else:
+            if front is not None:
+                front = torch.as_tensor(front, dtype=image.dtype).reshape(1, 1, *image.shape[-2:]).to(image.device)
+            frames = self.render_controlled(canvas, image, box, motion=motion, front=front, **request)
+        if original is not None and tuple(request["out_size"]) == original.shape[1::-1]:
+            frames = keep_clear_bytes(frames, original)
+        return frames
+
+    def render_controlled(
+        self,
+        canvas: torch.Tensor,
+        image: torch.Tensor,
+        box: io.Box,
+        *,
+        motion: str,
+        front: torch.Tensor | None,
+        num_frames: int,
+        strength: float,
+        noise: torch.Tensor,
+        mode: str,
+        out_size: tuple[int, int],
+        has_alpha: bool,
+        hard_layers: bool = False,
+    ) -> Iterator[np.ndarray]:
+        """Frames of a preset, or of any motion confined to ``front`` ``(1, 1, H, W)`` (the mask, at full resolution).
+
+        A preset needs no network forward; with a mask the masked region moves over the static rest of the image.
+        """
+        R = canvas.shape[-1]
+        alpha = canvas[:, 3]  # (1, R, R)
+        if front is not None:  # the masked part of the silhouette is what moves (and what presets pivot on)
+            alpha = alpha * torch.nn.functional.interpolate(front, size=(R, R), mode="area")[:, 0]
+        if motion == "auto":
+            learned = self.predict_motion(canvas, noise, has_alpha)
+            front_layer = Motion(torch.ones_like(learned.masks[:, :1]), learned.affine[:, -1:], learned.flow[:, -1:])
+            mo, framing = front_layer.scaled(strength), True
+        else:
+            preset = presets.get_preset(motion)
+            amplitude = preset.amplitude * strength
+            if preset.scalable and strength > 0:  # at least one output pixel, so tiny pixel art still moves
+                sil = presets.silhouette_of(alpha[0].float().cpu(), box)
+                height_px = sil.height * R / 2 * out_size[1] / box[3]
+                amplitude = max(amplitude, 1.0 / max(height_px, 1e-6))
+            mo = presets.preset_motion(motion, canvas, amplitude=amplitude, box=box, silhouette=alpha)
+            if strength == 0:
+                mo = mo.scaled(0.0)
+            framing = False  # preset_motion keeps its own motion in the frame (and spin may not be scaled)
+        yield from render_motion(
+            image, canvas, mo, box, canvas_size=R, num_frames=num_frames, out_size=out_size, mode=mode,
+            align_corners=bool(getattr(self, "align_corners", False)), hard_layers=hard_layers, front=front,
+            keep_framing=framing,
+        )
+
     def sample_noise(self, seed: int | None, batch_size: int = 1) -> torch.Tensor:
         """The noise vector ``z`` for a seed: ``(B, noise_dim)``; ``None`` draws a random seed."""
         if seed is None:
@@ -101,18 +183,21 @@ class Generator(torch.nn.Module):
     @torch.no_grad()
     def animate(
         self,
-        image: str | os.PathLike | Image.Image,
+        image: str | os.PathLike | Image.Image | np.ndarray,
         num_frames: int = cfg.DEFAULT_FRAMES,
         fps: float = cfg.DEFAULT_FPS,
         strength: float = cfg.DEFAULT_STRENGTH,
         seed: int | None = cfg.DEFAULT_SEED,
         resample: str = "auto",
         size: tuple[int, int] | None = None,
+        motion: str = "auto",
+        mask: str | os.PathLike | Image.Image | np.ndarray | None = None,
     ) -> io.Animation:
         """Turns a still image into a seamlessly looping animation.
 
         Args:
-            image: a path or a PIL image (any mode; animated files use their first frame).
+            image: a path, a PIL image (any mode; animated files use their first frame), or a ``np.uint8`` array
+                ``(H, W, 3)`` (RGB) or ``(H, W, 4)`` (straight RGBA).
             num_frames: frames in one loop (1..``max_frames``); frame t shows loop phase ``2 pi t / num_frames``.
             fps: frames per second (> 0); durations are whole milliseconds summing to ``round(1000 * num_frames / fps)``.
             strength: scales the motion; 0 gives the still image back.
@@ -121,44 +206,22 @@ class Generator(torch.nn.Module):
                 images, longer side <= 128, and for pixel art; see ``io.auto_resample``).
             size: ``(width, height)`` to render at; ``None`` keeps the input's size (then frame 0 is the input,
                 byte for byte). Another aspect ratio than the input's stretches it.
+            motion: ``"auto"`` (the learned motion) or a preset of ``presets.PRESET_NAMES`` (breathe, bob, sway,
+                bounce, float, pulse, wiggle, shake, spin): a hand-built loop that needs no network forward.
+            mask: what moves, for any motion: a path, a PIL image or an array (white moves, black stays, grey is a
+                soft edge; a mask with transparency is read from its alpha), resized to the input. The masked region
+                moves over the rest, which stays: pixels the motion never reaches keep the input's bytes.
 
         Returns:
             An ``Animation`` with ``frames`` (PIL RGBA), ``durations_ms`` and ``fps``; ``.save(path)`` writes it.
 
         Raises:
             FileNotFoundError: ``image`` path does not exist.
-            ValueError: unreadable or too large image, or an argument out of range.
+            ValueError: unreadable or too large image or mask, an unknown motion, or an argument out of range.
             TypeError: an argument of the wrong type.
         """
-        num_frames, fps, strength, resample = cfg.check_request(num_frames, fps, strength, resample)
-        if seed is not None:
-            seed = cfg.check_int("seed", seed, 0, 2**63 - 1)
-        max_input = int(cfg.limit("max_input_pixels"))
-        if size is not None:
-            size = cfg.check_output_size(size, num_frames=num_frames)
-        elif isinstance(image, Image.Image):  # the output takes the input's size: refuse it before decoding
-            cfg.check_output_size(image.size, getattr(image, "filename", None) or "the image", num_frames)
-        elif isinstance(image, (str, os.PathLike)):
-            cfg.check_output_size(io.read_size(image, max_pixels=max_input), image, num_frames)
-        still = io.read_image(image, max_pixels=max_input).image
-        out_size = size or still.size
-        mode = io.auto_resample(still) if resample == "auto" else resample
-        canvas, box = io.letterbox(still, self.resolution)  # the data loader's rule: training and inference agree
-        device = next(self.parameters()).device
-        frames = self.render_frames(
-            io.to_tensor(canvas)[None].to(device),
-            io.to_tensor(still)[None].to(device),
-            box,
-            num_frames=num_frames,
-            strength=strength,
-            noise=self.sample_noise(seed).to(device),
-            mode=mode,
-            out_size=out_size,
-            has_alpha=still.getextrema()[3][0] < 255,
-            # pixel art keeps its exact palette (hard layers); other small images get soft, gap-free layer seams
-            hard_layers=mode == "nearest" and (resample == "nearest" or io.is_pixel_art(still)),
-        )
-        images = [Image.fromarray(f, "RGBA") for f in frames]
-        if out_size == still.size:
-            images[0] = still.copy()  # frame 0 is the input, verbatim
-        return io.Animation(frames=images, durations_ms=io.durations_for(num_frames, fps), fps=fps)
+        from . import request as rq  # the request path is above the model: imported when used, never a cycle
+
+        req = rq.Request(num_frames=num_frames, fps=fps, strength=strength, seed=seed, resample=resample, size=size,
+                         motion=motion, mask=mask)
+        return rq.animate(self, image, req)

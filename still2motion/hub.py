@@ -40,7 +40,8 @@ def fetch_file(model_id: str | os.PathLike, filename: str, **hub_kwargs) -> Path
                     f"model folder '{folder}' has no {WEIGHTS_NAME}, only pickle weights ({', '.join(found)}); "
                     "pickle files are never loaded: convert them to safetensors"
                 )
-            raise FileNotFoundError(f"model folder '{folder}' has no {filename} (found: {', '.join(found) or 'nothing'})")
+            shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+            raise FileNotFoundError(f"model folder '{folder}' has no {filename} (found: {shown or 'nothing'})")
         return path
     if folder.exists() or os.sep in str(model_id) and not _looks_like_repo_id(str(model_id)):
         raise FileNotFoundError(f"model '{model_id}' is not a folder holding {CONFIG_NAME} and {WEIGHTS_NAME}")

@@ -1,6 +1,6 @@
 """``Still2Motion``: a U-Net that predicts how the pixels of a still image move in one seamless loop.
 
-For each of ``K`` layers (foreground / background) it predicts a soft mask and a periodic trajectory (an affine
+For each of ``K`` depth-ordered layers (layer 0 at the back) it predicts a soft mask and a periodic trajectory (an affine
 matrix and a coarse dense flow, each a short Fourier series in the loop phase). ``motion.py`` renders it at any
 resolution by warping the input: pixels are moved, never repainted.
 """
@@ -14,9 +14,9 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-from . import io
 from .generator import Generator
-from .motion import Motion, layer_images, render, render_loop
+from .motion import Motion, layer_images, render
+from .rendering import render_motion
 from .unet import UNet
 
 class Still2Motion(
@@ -26,14 +26,14 @@ class Still2Motion(
     pipeline_tag="image-to-video",
     license="apache-2.0",
     tags=["image-to-video", "animation", "sprites", "looping"],
-    repo_url="https://github.com/still2motion/still2motion",
 ):
     """The periodic-warp generator.
 
     Args:
         resolution: side ``R`` of the square canvas the network sees (the input is letterboxed into it).
         block_out_channels: U-Net widths per level; ``R`` must be divisible by ``2 ** (len - 1)``.
-        num_layers: ``K``, layers that move independently (2: background and foreground).
+        num_layers: ``K``, depth-ordered layers that move independently (layer 0 at the back: an opaque picture's
+            background, or the larger part of a sprite; higher layers are parts in front of it).
         num_harmonics: ``M``, Fourier harmonics per trajectory.
         flow_downsample: the coarse flow is predicted at ``R / flow_downsample`` (a power of two).
         noise_dim: size of the noise vector ``z`` drawn from the seed.
@@ -138,12 +138,14 @@ class Still2Motion(
         layers = layer_images(image, motion.masks, box, self.resolution, self.align_corners)
         return render(layers, motion, phases, box=box, canvas_size=self.resolution, align_corners=self.align_corners)
 
+    def predict_motion(self, canvas: torch.Tensor, noise: torch.Tensor, has_alpha: bool) -> Motion:
+        return self(canvas, noise, canvas.new_tensor([float(has_alpha)])).scaled(self.motion_scale)
+
     def render_frames(
         self, canvas, image, box, *, num_frames, strength, noise, mode, out_size, has_alpha, hard_layers=False
     ) -> Iterator[np.ndarray]:
-        motion = self(canvas, noise, canvas.new_tensor([float(has_alpha)])).scaled(strength * self.motion_scale)
-        for frames in render_loop(
-            image, motion, num_frames, box=box, canvas_size=self.resolution, out_size=out_size, mode=mode,
-            align_corners=self.align_corners, hard_layers=hard_layers,
-        ):
-            yield from io.from_tensor(frames)  # (t, H, W, 4) uint8
+        motion = self.predict_motion(canvas, noise, has_alpha).scaled(strength)
+        yield from render_motion(
+            image, canvas, motion, box, canvas_size=self.resolution, num_frames=num_frames, out_size=out_size,
+            mode=mode, align_corners=self.align_corners, hard_layers=hard_layers,
+        )

@@ -9,6 +9,14 @@ canvas unit has the same length in x and y: a rotation of a 400 x 3 strip is a r
 A trajectory is a short Fourier series in the loop phase ``phi``:
 ``p(phi) = sum_m a_m (cos(m phi) - 1) + b_m sin(m phi)``, so ``p(0) = p(2 pi) = 0``: frame 0 is the input and the
 loop closes by construction.
+
+Layers are **depth-ordered**: layer 0 is at the back, higher layers in front of it, and frames are composited back
+to front with "over" (``composite``), never summed. For an opaque picture the back layer is the background; for a
+sprite on transparency the empty background needs no layer, so the layers are *parts inside the silhouette* (the
+body behind, a head, an arm or the upper half in front). ``layer_images`` builds the back layer first, the input
+with the region the front covers filled (``fill_behind``, a push-pull fill from ``fill.py``), and derives the front
+from it, so zero motion gives the input back exactly and a front that moves uncovers plausible back, never a hole
+or a second copy of itself.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+
+from .fill import push_pull
 
 Box = Sequence[int]  # (left, top, width, height) in canvas pixels, as returned by io.letterbox
 
@@ -108,12 +118,84 @@ def sample_canvas_map(maps: torch.Tensor, coords: torch.Tensor, align_corners: b
     return F.grid_sample(maps, coords, mode="bilinear", padding_mode="border", align_corners=align_corners)
 
 
-def layer_images(image: torch.Tensor, masks: torch.Tensor, box: Box, canvas_size: int, align_corners: bool) -> torch.Tensor:
-    """Splits the premultiplied image ``(B, 4, H, W)`` into ``K`` layers ``(B, K, 4, H, W)`` by the canvas masks."""
+def layer_weights(
+    image: torch.Tensor, masks: torch.Tensor, box: Box, canvas_size: int, align_corners: bool, *, hard: bool = False
+) -> torch.Tensor:
+    """The canvas masks sampled at the pixels of ``image (B, 4, H, W)``: ``(B, K, H, W)``; one-hot with ``hard``."""
     B, _, H, W = image.shape
     coords = pixel_canvas_coords(W, H, box, canvas_size, device=image.device).to(masks.dtype)
     weights = sample_canvas_map(masks, coords.expand(B, H, W, 2), align_corners)  # (B, K, H, W)
-    return image.unsqueeze(1) * weights.unsqueeze(2)
+    if hard:  # each pixel belongs to one layer, so every output pixel is one input pixel
+        weights = F.one_hot(weights.argmax(dim=1), weights.shape[1]).permute(0, 3, 1, 2).to(weights.dtype)
+    return weights
+
+
+def fill_behind(image: torch.Tensor, cover: torch.Tensor, *, hard: bool = False) -> torch.Tensor:
+    """The back layer of a two-layer split: ``image (B, 4, H, W)`` with the part a front layer covers filled.
+
+    ``cover (B, 1, H, W)`` is the front layer's mask, so the front's alpha is ``a_F = cover * alpha``. The back keeps
+    the alpha that makes ``front over back`` the image again: 1 at opaque pixels (something is always behind an
+    opaque front: the fill), ``alpha (1 - cover) / (1 - a_F)`` elsewhere (nothing behind a semi-transparent front
+    edge; transparent stays transparent). Its colour is the pixel's own where the front barely covers it and a
+    push-pull fill from those pixels (weighted by alpha: inside the silhouette) where the front covers half or more
+    (``known = 1 - 2 cover``, clamped), so a front that moves uncovers the fill, never a copy of itself.
+
+    Where the front is at most half opaque the colour is clamped to the range that keeps the front
+    ``image - (1 - a_F) back`` a valid premultiplied colour; that clamp is released gradually up to ``a_F = 0.9``,
+    because under a front-dominated soft mask (0.9, say) a saturated colour would pin the back to the front's own
+    colour: a ghost. There the front's colour may leave the premultiplied range a little; compositing is linear, so
+    zero motion is exact either way, and ``render`` clamps the frames it returns.
+    """
+    rgb, alpha = image[:, :3], image[:, 3:]
+    a_front = cover * alpha
+    opaque = alpha >= 1 - 1e-6
+    a_back = torch.where(opaque, torch.ones_like(alpha), alpha * (1 - cover) / (1 - a_front).clamp_min(1e-6))
+    known = (cover < 0.5).to(cover.dtype) if hard else (1 - 2 * cover).clamp(0, 1) + 1e-6
+    color = a_back * push_pull(known * rgb, known * alpha, hard=hard)  # (B, 3, H, W): own colour where known
+    # the range that keeps the front valid, enforced where the front is at most half opaque and released by a_F = 0.9
+    shows = (1 - a_front).clamp_min(1e-6)
+    low, high = ((rgb - a_front) / shows).clamp_min(0), torch.minimum(a_back, rgb / shows)
+    valid = torch.minimum(torch.maximum(color, low), high)
+    release = ((a_front - 0.5) / 0.4).clamp(0, 1)
+    return torch.cat((torch.lerp(valid, color, release), a_back), dim=1)
+
+
+def layer_images(
+    image: torch.Tensor, masks: torch.Tensor, box: Box, canvas_size: int, align_corners: bool, *, hard: bool = False
+) -> torch.Tensor:
+    """Splits the premultiplied image ``(B, 4, H, W)`` into ``K`` depth-ordered layers ``(B, K, 4, H, W)``.
+
+    Layer 0 is at the back, higher layers in front of it. Front to back, each layer ``k`` takes its share
+    ``m_k / (m_0 + ... + m_k)`` of what is left: the rest behind it is built first (``fill_behind``: the region it
+    covers filled), then the layer is what the rest does not explain, ``rest - (1 - a_k) back`` (its alpha is
+    ``a_k = share * alpha``; under a soft mask its colour may leave the premultiplied range, see ``fill_behind``).
+    Composited back to front with "over", the layers give back the image (exactly, up to float rounding), so zero
+    motion is the still image. With ``hard`` (pixel art) masks are one-hot and the fill picks existing colours: the
+    palette stays exact.
+    """
+    weights = layer_weights(image, masks, box, canvas_size, align_corners, hard=hard)  # (B, K, H, W)
+    below = weights.cumsum(dim=1)  # weight of layers 0..k
+    rest, layers = image, []
+    for k in range(weights.shape[1] - 1, 0, -1):
+        share = (weights[:, k : k + 1] / below[:, k : k + 1].clamp_min(1e-6)).clamp(0, 1)  # (B, 1, H, W)
+        back = fill_behind(rest, share, hard=hard)
+        layers.append(rest - (1 - share * rest[:, 3:]) * back)
+        rest = back
+    layers.append(rest)
+    return torch.stack(layers[::-1], dim=1)
+
+
+def composite(layers: torch.Tensor) -> torch.Tensor:
+    """Premultiplied layers ``(B, K, 4, ...)`` composited back to front with "over": ``(B, 4, ...)``.
+
+    ``out = L_k + (1 - alpha(L_k)) out`` for ``k = 1..K-1`` over ``out = L_0``: a front layer hides what is behind it
+    (a sum would double edges where layers overlap and leave see-through gaps where they part).
+    """
+    back, *fronts = layers.unbind(dim=1)  # unbind, not indexing: its backward writes each gradient once
+    out = back
+    for front in fronts:
+        out = torch.addcmul(front, 1 - front[:, 3:4], out)
+    return out
 
 
 def source_coords(motion: Motion, phases: torch.Tensor, out_coords: torch.Tensor, align_corners: bool) -> torch.Tensor:
@@ -134,6 +216,17 @@ def source_coords(motion: Motion, phases: torch.Tensor, out_coords: torch.Tensor
     return warped + dense
 
 
+def _edge_padded(grid: torch.Tensor, opaque: torch.Tensor, size: tuple[int, int], align_corners: bool) -> torch.Tensor:
+    """Clamps the grid ``(B, ..., 2)`` of the ``opaque`` ``(B,)`` items to the outer pixel centres of a ``(W, H)``
+    image: ``grid_sample``'s "border" padding, chosen per item inside one zero-padded call."""
+    if align_corners:
+        limit = grid.new_ones(2)
+    else:
+        limit = 1 - 1 / grid.new_tensor(size)
+    clamped = torch.maximum(torch.minimum(grid, limit), -limit)
+    return torch.where(opaque.view(-1, *[1] * (grid.ndim - 1)), clamped, grid)
+
+
 def render(
     layers: torch.Tensor,
     motion: Motion,
@@ -146,10 +239,16 @@ def render(
     mode: str = "bilinear",
     align_corners: bool = False,
 ) -> torch.Tensor:
-    """Warps each layer and sums them: the frames at ``phases``.
+    """Warps each layer and composites them back to front with "over": the frames at ``phases``.
+
+    The one renderer: training (``Still2Motion.forward_frames``, ``train/fit_motion.py``; differentiable) and
+    inference (``render_loop``) both call it. Layers are sampled with zero padding (outside the image is
+    transparent), except the back layer of an *opaque* input (its alpha is 1 everywhere), which is edge-padded, so
+    moving layers never let transparency in at the borders of a picture.
 
     Args:
-        layers: ``(B, K, 4, H, W)`` premultiplied RGBA layers (``layer_images``), placed in the canvas at ``box``.
+        layers: ``(B, K, 4, H, W)`` depth-ordered premultiplied RGBA layers (``layer_images``; layer 0 at the back),
+            placed in the canvas at ``box``.
         motion: the motion to apply (already scaled by strength).
         phases: ``(T,)`` shared or ``(B, T)`` per-sample loop phases in radians.
         box: where the input sits in the canvas.
@@ -167,13 +266,18 @@ def render(
     out_coords = pixel_canvas_coords(out_w, out_h, out_box or box, canvas_size, device=layers.device)
     src = source_coords(motion, phases, out_coords, align_corners)  # (B, T, K, h, w, 2)
     T = src.shape[1]
+    grid = canvas_to_grid(src, box, canvas_size).to(layers.dtype)  # (B, T, K, h, w, 2)
+    opaque = layers[:, 0, 3].flatten(1).amin(dim=1) >= 1 - 1e-6  # (B,)
+    if bool(opaque.any()):
+        back = _edge_padded(grid[:, :, :1], opaque, (W, H), align_corners)
+        grid = torch.cat((back, grid[:, :, 1:]), dim=2)
     # one grid_sample per layer image, its T frames stacked along the output height: no copy of the layers
-    grid = canvas_to_grid(src, box, canvas_size).to(layers.dtype).transpose(1, 2).reshape(B * K, T * out_h, out_w, 2)
+    grid = grid.transpose(1, 2).reshape(B * K, T * out_h, out_w, 2)
     warped = F.grid_sample(layers.reshape(B * K, C, H, W), grid, mode=mode, padding_mode="zeros", align_corners=align_corners)
-    frames = warped.view(B, K, C, T, out_h, out_w).sum(dim=1).transpose(1, 2)  # (B, T, 4, h, w)
-    alpha = frames[:, :, 3:].clamp(0, 1)
-    rgb = torch.minimum(frames[:, :, :3].clamp(min=0), alpha)
-    return torch.cat((rgb, alpha), dim=2)
+    frames = composite(warped.view(B, K, C, T, out_h, out_w)).transpose(1, 2)  # (B, T, 4, h, w)
+    rgb, alpha = frames.split((3, 1), dim=2)
+    alpha = alpha.clamp(0, 1)
+    return torch.cat((torch.minimum(rgb.clamp(min=0), alpha), alpha), dim=2)
 
 
 def render_chunks(
@@ -198,20 +302,20 @@ def render_loop(
     mode: str = "bilinear",
     align_corners: bool = False,
     hard_layers: bool = False,
+    phases: torch.Tensor | None = None,
 ) -> Iterator[torch.Tensor]:
     """The frames of one loop of a full-resolution image ``(1, 4, H, W)``, a few at a time: ``(t, 4, h, w)`` chunks.
 
-    With ``hard_layers`` (and ``mode="nearest"``) each pixel belongs to one layer, so every output pixel is one input
-    pixel and a palette stays exact; soft layers instead blend where layers part, which leaves no gaps.
+    ``phases`` ``(T,)`` overrides the uniform ``frame_phases(num_frames)`` (see ``timing.seam_phases``).
+
+    With ``hard_layers`` (pixel art, ``mode="nearest"``) each pixel belongs to one layer and the fill behind front
+    layers picks existing colours, so every output pixel is an input pixel or a fill from one: a palette stays exact.
     """
-    if hard_layers:
-        K = motion.masks.shape[1]
-        hard = F.one_hot(motion.masks.argmax(dim=1), K).permute(0, 3, 1, 2).to(motion.masks.dtype)
-        motion = Motion(hard, motion.affine, motion.flow)
-    layers = layer_images(image, motion.masks, box, canvas_size, align_corners)
+    layers = layer_images(image, motion.masks, box, canvas_size, align_corners, hard=hard_layers)
     out_w, out_h = out_size
     chunk = max(1, min(8, _CHUNK_FLOATS // (layers.shape[1] * 4 * out_w * out_h)))
-    phases = frame_phases(num_frames, device=image.device)
+    if phases is None:
+        phases = frame_phases(num_frames, device=image.device)
     for frames in render_chunks(
         layers, motion, phases, chunk_size=chunk, box=box, canvas_size=canvas_size,
         out_size=out_size, mode=mode, align_corners=align_corners,

@@ -28,8 +28,8 @@ from .motion import Box, Motion, fourier_basis
 
 MIN_VISIBLE = 0.9  # fraction of the silhouette's alpha that must stay inside the frame in every phase
 _SILHOUETTE_ALPHA = 0.5  # canvas alpha above which a pixel belongs to the silhouette (its edge)
-_CHECK_PHASES = 48  # phases at which amplitude and framing are measured
-_MAX_POINTS = 1024  # silhouette pixels that measure visibility (a strided subset above this)
+_CHECK_PHASES = 32  # phases at which amplitude and framing are measured
+_MAX_POINTS = 512  # silhouette pixels that measure visibility (a strided subset above this)
 
 
 @dataclass(frozen=True)
@@ -240,12 +240,14 @@ def silhouette_of(alpha: torch.Tensor, box: Box | None = None) -> Silhouette:
     padded = F.pad(inside[None, None].float(), (1, 1, 1, 1))[0, 0]
     interior = (padded[:-2, 1:-1] * padded[2:, 1:-1] * padded[1:-1, :-2] * padded[1:-1, 2:]).bool()
     ey, ex = torch.nonzero(inside & ~interior, as_tuple=True)
-    edge_stride = max(1, math.ceil(len(ex) / (4 * _MAX_POINTS)))
+    edge_stride = max(1, math.ceil(len(ex) / _MAX_POINTS))
+    extremes = torch.stack((ex.argmin(), ex.argmax(), ey.argmin(), ey.argmax()))  # kept however the edge is thinned
+    ex, ey = torch.cat((ex[::edge_stride], ex[extremes])), torch.cat((ey[::edge_stride], ey[extremes]))
     return Silhouette(
         left=xs.min().item() * unit - 1, right=(xs.max().item() + 1) * unit - 1,
         top=ys.min().item() * unit - 1, bottom=(ys.max().item() + 1) * unit - 1,
         frame=frame, points=centres(px, py), weights=alpha[py, px].float().clamp(min=_SILHOUETTE_ALPHA),
-        edge=centres(ex[::edge_stride], ey[::edge_stride]), canvas_size=R,
+        edge=centres(ex, ey), canvas_size=R,
     )
 
 
@@ -294,12 +296,14 @@ def _calibrated(preset: Preset, s: Silhouette, amplitude: float, M: int) -> _Tra
     if amplitude <= 0:
         return preset.build(s, 0.0, M)
     u = amplitude
-    for _ in range(4):  # near-linear in u: a few secant steps hit the asked peak
-        peak, _ = _measure(preset.build(s, u, M), s)
-        if not 0 < peak < math.inf:
+    for _ in range(4):  # near-linear in u: a secant step or two hits the asked peak
+        peak, fits = _measure(preset.build(s, u, M), s)
+        if not 0 < peak < math.inf or abs(peak - amplitude) <= 0.01 * amplitude:
             break
         u *= amplitude / peak
-    if _measure(preset.build(s, u, M), s)[1]:
+    else:
+        fits = _measure(preset.build(s, u, M), s)[1]
+    if fits:
         return preset.build(s, u, M)
     low, high = 0.0, u  # largest u in [0, u] whose motion stays in the frame
     for _ in range(10):

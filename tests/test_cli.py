@@ -81,7 +81,7 @@ def test_folder_with_a_bad_file_reports_it_and_fails(model_dir, tmp_path, capsys
 @pytest.mark.parametrize(
     "extra, needle",
     [
-        (["--frames", "0"], "num_frames"),
+        (["--frames", "0"], "--frames must be between 1"),
         (["--fps", "-1"], "fps"),
         (["--strength", "nan"], "strength"),
         (["--format", "tiff"], "format"),

@@ -190,3 +190,18 @@ def test_user_folder_gets_an_automatic_val_split_by_file(tmp_path):
     assert len(open_dataset(tmp_path, "all", resolution=16)) == 6
     again = open_dataset(tmp_path, "val", resolution=16)
     assert {again.meta(i)[0] for i in range(len(again))} == val_names  # stable
+
+
+def test_automatic_val_split_never_picks_a_still_or_an_unreadable_file(tmp_path, caplog):
+    for name in ("walk.gif", "idle.gif", "jump.gif"):
+        save_gif(tmp_path / name, 4)
+    Image.fromarray(coded_frame(0), "RGBA").save(tmp_path / "still.png")  # sha1 % 10 == 1: the old rule held it out
+    (tmp_path / "broken7.gif").write_bytes(b"GIF89a garbage")  # so did this one
+    with caplog.at_level(logging.WARNING, logger="still2motion.data"):
+        train = open_dataset(tmp_path, "train", resolution=R)
+        val = open_dataset(tmp_path, "val", resolution=R)
+    train_names = {train.meta(i)[0] for i in range(len(train))}
+    val_names = {val.meta(i)[0] for i in range(len(val))}
+    assert len(val_names) == 1 and len(train_names) == 2 and train_names | val_names == {"walk.gif", "idle.gif", "jump.gif"}
+    assert sorted(Path(p).name for p, _ in val.skipped) == ["broken7.gif", "still.png"]
+    assert len(caplog.records) == 2  # the skipped files are warned about once (by the train split), not twice

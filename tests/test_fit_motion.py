@@ -4,8 +4,8 @@ import math
 
 import torch
 
-from still2motion.motion import Motion
-from train import fit_motion
+from still2motion.motion import Motion, affine_at, flow_at
+from train import fit_motion, losses
 from train.motion_targets import MotionTargets, save_targets
 
 
@@ -28,9 +28,13 @@ def test_fit_batch_recovers_a_sway():
     motion, l1 = fit_motion.fit_batch(frames[None], phases[None], valid, args)
     static = (frames[1:] - frames[:1]).abs().mean()
     assert l1.item() < 0.35 * static.item()
-    # the fitted trajectory is a horizontal motion: its x translation dominates y
-    tx, ty = motion.affine[0, :, 2].abs().sum(), motion.affine[0, :, 5].abs().sum()
-    assert tx > 3 * ty
+    # the fitted trajectory is a horizontal motion: at phi = pi / 2 every layer's shift (affine translation plus the
+    # coarse flow where the blob is) is about the sway's 0.3 canvas units in x, and x dominates y
+    weight = torch.nn.functional.adaptive_avg_pool2d(frames[:1, 3:], 4)[0, 0]  # (4, 4) alpha on the flow grid
+    phase = torch.tensor([math.pi / 2])
+    flow = (flow_at(motion.flow, phase) * weight).sum(dim=(-1, -2)) / weight.sum()  # (1, 1, K, 2)
+    shift = (affine_at(motion.affine, phase)[..., 2] + flow)[0, 0]  # (K, 2)
+    assert ((shift[:, 0] + 0.3).abs() < 0.1).all() and (shift[:, 0].abs() > 3 * shift[:, 1].abs()).all(), shift
 
 
 def test_targets_round_trip(tmp_path):
@@ -41,3 +45,19 @@ def test_targets_round_trip(tmp_path):
     assert known.tolist() == [True, False]
     assert torch.equal(got.affine[0], motion.affine[2]) and not got.affine[1].any()
     assert targets.config["resolution"] == 32
+
+
+def test_initial_masks_are_depth_ordered_parts_not_alpha():
+    """A sprite's front layer starts as the upper part of its silhouette, an opaque picture's as a central disc;
+    layer 0 (the back) holds most of it, so the layers never start as "front = alpha"."""
+    sprite = torch.zeros(1, 4, 32, 32)
+    sprite[:, :, 4:28, 10:22] = 1.0  # a tall opaque figure on transparency
+    opaque = torch.rand(1, 4, 32, 32)
+    opaque[:, 3] = 1.0
+    logits = fit_motion.initial_mask_logits(torch.cat((sprite, opaque)), 2, 16)
+    masks = torch.softmax(logits, dim=1)
+    share = losses.front_share(masks, torch.cat((sprite, opaque)))
+    assert (share > 0.1).all() and (share < 0.5).all(), share
+    front = masks[0, 1]
+    assert front[3, 8] > 0.9 and front[12, 8] < 0.1  # head in front, legs behind
+    assert masks[1, 1, 8, 8] > 0.9 and masks[1, 1, 0, 0] < 0.1  # the subject in front, the surround behind

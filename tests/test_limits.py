@@ -59,7 +59,7 @@ def test_max_input_pixels(model, model_dir, still, tmp_path, capsys, monkeypatch
 def test_max_output_pixels_is_checked_from_the_header(model, model_dir, still, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("STILL2MOTION_MAX_OUTPUT_PIXELS", "700")
     with monkeypatch.context() as m:
-        m.setattr(io, "read_image", _never)  # nothing is decoded
+        m.setattr(io, "decode_image", _never)  # nothing is decoded
         with pytest.raises(ValueError, match=r"sprite.png' is 24x32 = 768 pixels, more than the output limit of 700"):
             model.animate(still)
         with pytest.raises(ValueError, match=r"size 30x30 = 900 pixels, more than the output limit of 700"):
@@ -73,12 +73,12 @@ def test_max_output_pixels_is_checked_from_the_header(model, model_dir, still, t
 
 def test_max_frames_before_reading_or_loading(model, model_dir, still, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("STILL2MOTION_MAX_FRAMES", "5")
-    monkeypatch.setattr(io, "read_image", _never)
+    monkeypatch.setattr(io, "decode_image", _never)
     monkeypatch.setattr(cli, "load_model", _never)
     with pytest.raises(ValueError, match="num_frames must be between 1 and 5, got 6"):
         model.animate(still, num_frames=6)
     code, err = _cli(["animate", still, "-o", tmp_path / "o.png", "--frames", 6, "--model", model_dir], capsys)
-    assert code == 1 and "num_frames must be between 1 and 5, got 6" in err
+    assert code == 1 and "--frames must be between 1 and 5, got 6" in err
 
 
 @pytest.mark.parametrize("fmt", ["apng", "spritesheet"])
@@ -101,7 +101,7 @@ def test_max_output_bytes_leaves_nothing_and_keeps_the_old_file(fmt, model_dir, 
 
 def test_max_total_pixels_counts_every_frame(model, still, monkeypatch):
     monkeypatch.setenv("STILL2MOTION_MAX_TOTAL_PIXELS", str(24 * 32 * 5))
-    monkeypatch.setattr(io, "read_image", _never)  # refused before decoding
+    monkeypatch.setattr(io, "decode_image", _never)  # refused before decoding
     with pytest.raises(ValueError, match=r"6 frames of 24x32 = 4608 pixels, more than the limit of 3840.*TOTAL_PIXELS"):
         model.animate(still, num_frames=6)
     monkeypatch.undo()

@@ -78,3 +78,43 @@ def test_examples_sheet_shows_every_frame_of_every_image(tmp_path):
     second = sheet.crop((136, 0, 272, 204))
     assert first.tobytes() != second.tobytes()  # the random model moves the robot
     assert examples_sheet.main(["--model", str(model), "--output", str(out), "--frames", "0"]) == 1
+
+
+def test_shipped_card_has_no_machine_paths(tmp_path, monkeypatch):
+    from train import model_card
+
+    cache = tmp_path / "home" / ".cache" / "still2motion"
+    monkeypatch.setattr(model_card, "CACHE", cache)
+    run = cache / "runs" / "main"
+    random_model(seed=7).save_pretrained(run)
+    (run / "README.md").write_text(f"- wall time: 3.0 min\n- command: `train/train.py --output_dir {run} "
+                                   f"--data_dir {cache / 'pack64'} --hub_token hf_x`\n")
+    (cache / "data").mkdir()
+    (cache / "data" / "manifest.jsonl").write_text(json.dumps({"seq": "a#b", "split": "train", "source": "x"}) + "\n")
+    (tmp_path / "m.json").write_text(json.dumps({"split": "test", "n": 1, "rows": {}}))
+    dest = tmp_path / "shipped"
+    assert ship.main(["--run_dir", str(run), "--data_dir", str(cache / "data"), "--metrics", str(tmp_path / "m.json"),
+                      "--dest", str(dest)]) == 0
+    card = (dest / "README.md").read_text()
+    assert str(tmp_path) not in card and "hf_x" not in card
+    assert "- data: `~/.cache/still2motion/data`" in card
+    assert "--output_dir ~/.cache/still2motion/runs/main --data_dir ~/.cache/still2motion/pack64" in card
+
+
+def test_bundled_card_and_package_metadata_name_no_machine_paths_or_missing_repository():
+    import re
+    from pathlib import Path
+
+    import pytest
+
+    from still2motion import DEFAULT_MODEL, Still2Motion
+    from still2motion.baselines import Pix2PixGenerator
+
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+
+    card = (Path(DEFAULT_MODEL) / "README.md").read_text()
+    assert not re.search(r"/(root|home|Users|tmp|work)/", card)
+    assert all(cls._hub_mixin_info.repo_url is None for cls in (Still2Motion, Pix2PixGenerator, STNGenerator))
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert project["project"]["license"] == "Apache-2.0"  # an SPDX expression (PEP 639), not a table
+    assert "setuptools>=77" in project["build-system"]["requires"]  # the first setuptools that accepts it

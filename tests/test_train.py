@@ -171,6 +171,7 @@ def test_push_to_hub_uploads_model_and_card_numbers_come_from_metrics_json(root,
     assert "CC0-1.0" in card and "GPL-2.0-or-later" in card and "steps: 2" in card
     assert list((out / "samples" / "step-1").glob("*.apng"))
     assert list((out / "logs").rglob("events.out.tfevents*"))
+    assert not any(b"hf_x" in p.read_bytes() for p in out.rglob("*") if p.is_file())  # the token is in no file
 
 
 def test_flags_are_checked():

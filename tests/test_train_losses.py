@@ -54,9 +54,15 @@ def test_flow_smoothness_is_zero_for_constant_flow_and_masks_regularisers():
     hard[:, 1] = 1
     assert losses.mask_entropy(hard).item() == pytest.approx(0, abs=1e-4)
     assert losses.mask_entropy(torch.full((1, 2, 4, 4), 0.5)).item() == pytest.approx(math.log(2), rel=1e-4)
-    image = torch.zeros(1, 4, 4, 4)
-    image[:, 3] = 1
-    assert losses.mask_alpha_prior(hard, image).item() == 0
+    # a sprite: alpha on the left half only; front layers may take up to half of it, never all of it
+    image = torch.zeros(2, 4, 4, 4)
+    image[:, 3, :, :2] = 1
+    parts = torch.zeros(2, 2, 4, 4)
+    parts[:, 0], parts[:, 1, :2, :2] = 1, 1  # the front takes the top half of the silhouette (the right half is empty)
+    parts[:, 0, :2, :2] = 0
+    assert losses.front_share(parts, image).tolist() == [0.5, 0.5] and losses.front_share_prior(parts, image).item() == 0
+    assert losses.front_share(hard, image).tolist() == [1.0, 1.0]  # "foreground = alpha": the whole sprite in front
+    assert losses.front_share_prior(hard, image).item() == pytest.approx(0.5)
 
 
 def test_coefficient_regression_zero_at_target_masked_by_known_and_repeated_over_k():

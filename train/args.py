@@ -9,6 +9,10 @@ from pathlib import Path
 GENERATOR_CHOICES = ("still2motion", "pix2pix", "stn")
 
 
+class ConfigError(ValueError):
+    """A training configuration that cannot work; ``train.py`` prints it as one line, ``train.py: error: ...``."""
+
+
 def _channels(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
@@ -32,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--block_out_channels", type=_channels, default=None, help="U-Net widths, e.g. 32,64,128,256")
     g.add_argument("--resolution", type=int, default=64, help="model resolution R (the canvas side)")
     g.add_argument("--frames_per_clip", type=int, default=4, help="S, target frames rendered per clip")
+    g.add_argument("--style_augment", choices=("none", "default", "strong"), default="default",
+                   help="colour / outline / blur / pixelate changes and a wider scale+shift on every frame of a clip "
+                        "alike (still2motion/augment.py; 'none' = flip and a small scale/shift only)")
 
     t = p.add_argument_group("optimisation")
     t.add_argument("--train_batch_size", type=int, default=8, help="clips per process per micro-batch")
@@ -58,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     lo.add_argument("--lambda_feature_matching", type=float, default=1.0)
     lo.add_argument("--lambda_flow_smooth", type=float, default=0.1, help="still2motion only")
     lo.add_argument("--lambda_mask_entropy", type=float, default=0.01, help="still2motion only")
-    lo.add_argument("--lambda_mask_alpha", type=float, default=0.05, help="still2motion only: foreground mask ~ alpha")
+    lo.add_argument("--lambda_front_share", type=float, default=0.05,
+                    help="still2motion only: hinge on front layers (1..K-1) covering more than half the silhouette; "
+                         "layer 0 is the back, the front layers are parts in front of it")
     lo.add_argument("--lambda_energy", type=float, default=0.0,
                     help="match each clip's motion energy to the real loop's (log ratio), for every noise draw")
     lo.add_argument("--motion_targets", default=None, help="fitted motions (train/fit_motion.py) to regress onto")
@@ -88,28 +97,40 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def check_args(args: argparse.Namespace) -> None:
-    """Raises ``ValueError`` naming the first inconsistent flag."""
+    """Raises ``ConfigError`` naming the first inconsistent flag (the flags alone: ``train/preflight.py`` checks more)."""
     positive = ("resolution", "frames_per_clip", "train_batch_size", "max_train_steps", "gradient_accumulation_steps",
                 "checkpointing_steps", "best_of_k")
     for name in positive:
         if getattr(args, name) < 1:
-            raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
+            raise ConfigError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    rates = ("learning_rate", "discr_learning_rate", "temporal_discr_learning_rate", "max_grad_norm")
+    for name in rates:
+        value = getattr(args, name)
+        if value is not None and not value > 0:  # also refuses nan
+            raise ConfigError(f"--{name} must be > 0, got {value}")
+    for name in [n for n in vars(args) if n.startswith("lambda_")]:
+        if not getattr(args, name) >= 0:
+            raise ConfigError(f"--{name} must be >= 0, got {getattr(args, name)}")
+    if not 0 <= args.ema_decay < 1:
+        raise ConfigError(f"--ema_decay must be in [0, 1), got {args.ema_decay}")
+    if args.dataloader_num_workers < 0:
+        raise ConfigError(f"--dataloader_num_workers must be >= 0, got {args.dataloader_num_workers}")
     if args.checkpoints_total_limit is not None and args.checkpoints_total_limit < 1:
-        raise ValueError(f"--checkpoints_total_limit must be >= 1, got {args.checkpoints_total_limit}")
+        raise ConfigError(f"--checkpoints_total_limit must be >= 1, got {args.checkpoints_total_limit}")
     if args.validation_steps is not None and args.validation_steps < 1:
-        raise ValueError(f"--validation_steps must be >= 1, got {args.validation_steps}")
+        raise ConfigError(f"--validation_steps must be >= 1, got {args.validation_steps}")
     if args.max_train_time_minutes is not None and args.max_train_time_minutes <= 0:
-        raise ValueError(f"--max_train_time_minutes must be > 0, got {args.max_train_time_minutes}")
+        raise ConfigError(f"--max_train_time_minutes must be > 0, got {args.max_train_time_minutes}")
     if args.generator != "still2motion":
         for name in ("num_layers", "num_harmonics", "motion_targets"):
             if getattr(args, name) is not None:
-                raise ValueError(f"--{name} only applies to --generator still2motion, not {args.generator}")
+                raise ConfigError(f"--{name} only applies to --generator still2motion, not {args.generator}")
         if args.reversal_invariant:
-            raise ValueError(f"--reversal_invariant only applies to --generator still2motion, not {args.generator}")
+            raise ConfigError(f"--reversal_invariant only applies to --generator still2motion, not {args.generator}")
     if args.push_to_hub and not args.hub_model_id:
-        raise ValueError("--push_to_hub needs --hub_model_id")
+        raise ConfigError("--push_to_hub needs --hub_model_id")
     if args.report_to not in ("tensorboard", "none"):
-        raise ValueError(f"--report_to must be 'tensorboard' or 'none', got {args.report_to!r}")
+        raise ConfigError(f"--report_to must be 'tensorboard' or 'none', got {args.report_to!r}")
 
 
 def model_config(args: argparse.Namespace) -> dict:
@@ -123,9 +144,9 @@ def model_config(args: argparse.Namespace) -> dict:
         try:
             config = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"--model_config is neither a JSON file nor a JSON object: {exc}") from None
+            raise ConfigError(f"--model_config is neither a JSON file nor a JSON object: {exc}") from None
         if not isinstance(config, dict):
-            raise ValueError(f"--model_config must be a JSON object, got {type(config).__name__}")
+            raise ConfigError(f"--model_config must be a JSON object, got {type(config).__name__}")
     for name in ("num_layers", "num_harmonics", "block_out_channels"):
         if getattr(args, name) is not None:
             config[name] = getattr(args, name)

@@ -49,8 +49,9 @@ class Report:
 
 
 # Sources held out of training entirely: the unseen-style protocol (docs/evaluation.md). Their characters go to
-# unseen-val (iterate on it) or unseen-test (report once per shipped model), never to train/val/test.
-HELD_OUT_SOURCES = ("supertux",)
+# unseen-val (iterate on it) or unseen-test (report once per shipped model), never to train/val/test. Besides
+# SuperTux, every source whose art licence does not fit the weights' (``PACKAGE.training = False``) is held out.
+HELD_OUT_SOURCES = ("supertux",) + tuple(name for name, module in SOURCES.items() if not module.PACKAGE.training)
 UNSEEN_SPLITS = ("unseen-val", "unseen-test")
 
 
@@ -154,7 +155,7 @@ def write_sequence(job: tuple[SeqSpec, str, int]) -> tuple[str, int, str | None]
 def remove_stale(root: Path, keep: set[str]) -> int:
     """Deletes sequence folders under the splits that the new manifest does not list (filters changed)."""
     removed = 0
-    for split in SPLITS:
+    for split in SPLITS + UNSEEN_SPLITS:
         d = root / split
         if not d.is_dir():
             continue

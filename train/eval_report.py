@@ -15,6 +15,9 @@ import numpy as np
 from PIL import Image
 
 from train.metrics import METRICS, REAL_METRICS
+from train.protocol_report import protocol_markdown, summarize_protocol
+
+EXTRA_METRICS = ("best_phase_l1", "diversity")  # model rows with --seeds > 1
 
 # Markdown columns: (header, row -> value or None, format). Values come from a row's "overall" block.
 Column = tuple[str, Callable[[dict, dict], float | None], str]
@@ -81,17 +84,23 @@ def aggregate(items: list[dict], metrics: Sequence[str]) -> dict:
 
 def build_report(
     rows: dict[str, dict], real_items: list[dict], *, models: list[str], split: str, data_dir: str, seed: int,
-    strength: float = 1.0,
+    strength: float = 1.0, draws: int = 1000, sources: list[str] | None = None,
 ) -> dict:
     """The whole ``metrics.json`` dict (see ``evaluate.py``'s docstring for the schema), JSON-safe.
 
     Args:
-        rows: ``{row name: {"kind": "model" | "baseline", "model": path or None, "items": [...]}}``.
+        rows: ``{row name: {"kind": "model" | "baseline", "model": path or None, "items": [...]}}`` (blind rows
+            also ``"blind": {"preset", "amplitude"}``).
         real_items: ``[{"seq", "source", "seam_ratio", "motion_energy"}]``, one per sequence.
+        draws: bootstrap draws of the protocol summary (``train/protocol_report.py``); 0 leaves it out.
+        sources: the ``--sources`` filter, if any.
     """
     out_rows = {}
     for name, row in rows.items():
-        out_rows[name] = {"kind": row["kind"], "model": row["model"], **aggregate(row["items"], (*METRICS, "seconds"))}
+        metrics = (*METRICS, *(m for m in EXTRA_METRICS if any(m in it for it in row["items"])), "seconds")
+        out_rows[name] = {"kind": row["kind"], "model": row["model"], **aggregate(row["items"], metrics)}
+        if row.get("blind"):
+            out_rows[name]["blind"] = row["blind"]
     real = aggregate(real_items, REAL_METRICS)
     report = {
         "model": models,
@@ -100,9 +109,12 @@ def build_report(
         "seed": seed,
         "strength": strength,
         "n": len(real_items),
+        "sources": sources,
         "rows": out_rows,
         "real": real,
     }
+    if draws > 0:
+        report["protocol"] = summarize_protocol(finite_or_none(rows), draws=draws, seed=seed)
     return finite_or_none(report)
 
 
@@ -153,6 +165,8 @@ def to_markdown(report: dict) -> str:
             lines += _table(
                 report, lambda r, s=source: r["per_source"].get(s), lambda r, s=source: r["per_source_n"].get(s, 0)
             )
+    if report.get("protocol"):
+        lines += ["", protocol_markdown(report["protocol"])]
     return "\n".join(lines) + "\n"
 
 

@@ -1,8 +1,13 @@
 """Score generators and baselines against held-out real loops, side by side in one run.
 
-    python train/evaluate.py --model M [--model M2 ...] --data_dir ROOT --split {val,test} --output_dir OUT \\
-        [--baseline static] [--baseline random-motion --motions FILE] [--max_sequences N] [--seed 0] \\
-        [--contact_sheets 16] [--strength 1.0] [--realism [LOOPS]]
+    python train/evaluate.py --model M [--model M2 ...] --data_dir ROOT --split {val,test,unseen-val,...} \\
+        --output_dir OUT [--sources supertux] [--baseline static] [--baseline random-motion --motions FILE] \\
+        [--baseline ceiling:today --fits F] [--baseline ceiling:coherent --coherent_fits F] \\
+        [--baseline retrieval --bank F] [--baseline blind:bob --amplitudes 0.02,0.06,0.1] [--seeds 4] \\
+        [--bootstrap 1000] [--max_sequences N] [--seed 0] [--contact_sheets 16] [--strength 1.0] [--realism [LOOPS]]
+
+The unseen-style protocol (docs/evaluation.md): ``--sources supertux --split unseen-val`` (iterate) or
+``unseen-test`` (once per shipped model); ``--split train --max_sequences N`` scores every k-th training loop.
 
 For every sequence of the split (a prepared ROOT, DATA.md §6, or a plain folder of GIF / APNG / WebP files) the first
 frame is animated with ``num_frames = N``, the real loop's own length, at the sequence's native size and fps
@@ -28,8 +33,11 @@ Outputs, in ``OUT``:
   Metrics are ``train.metrics.METRICS`` (l1, psnr, phase_l1, motion_energy, motion_ratio, alive, seam_ratio,
   first_frame_l1, first_frame_exact, sharpness_ratio, alpha_iou) plus ``seconds`` (generation time per sequence).
   Bools aggregate as 0/1 (their mean is a fraction); non-finite values (a motion ratio against a static real
-  loop) are ``null``. ``random-motion`` items also name the training sequence whose motion they borrowed
-  (``motion_from``).
+  loop) are ``null``. ``random-motion`` and ``retrieval`` items also name the training sequence whose motion they
+  borrowed (``motion_from``). Items carry ``character`` and, when ``--fits`` / ``--coherent_fits`` are given, the
+  loop's ``kind`` (``train/loop_kinds.py``); model rows with ``--seeds`` > 1 add ``best_phase_l1`` and ``diversity``.
+  ``"protocol"``: the summary with character-bootstrap intervals, per source and per kind, and the blind-curve
+  verdicts (``train/protocol_report.py``).
 - ``realism.md`` (with ``--realism``): the realism table.
 - ``metrics.md``: the same numbers as a Markdown table, rows = models and baselines, plus the real loops' seam ratio.
 - ``contact/<row>_<i>.png``: for ``--contact_sheets`` sequences spread over the split (``i`` is the sequence's
@@ -44,8 +52,6 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `train` and `still2motion` importable
@@ -56,33 +62,17 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from still2motion import DEFAULT_MODEL, io, load_model  # noqa: E402
+from still2motion import io  # noqa: E402
 from still2motion.config import LIMIT_ENV  # noqa: E402
-from train.eval_baselines import BASELINES, RandomMotion, static_frames  # noqa: E402
+from train.blind_curve import AMPLITUDES  # noqa: E402
 from train.eval_report import build_report, contact_sheet, slug, write_report  # noqa: E402
-from train.metrics import score_clip, score_real  # noqa: E402
+from train.eval_rows import Row, build_rows, check_baseline, training_sequences  # noqa: E402
+from train.loop_kinds import loop_kinds  # noqa: E402
+from train.metrics import best_of, score_clip, score_real, seed_diversity  # noqa: E402
 from train.realism import loops_arg, realism_for_rows, write_realism  # noqa: E402
-from train.sequences import Sequence, list_sequences  # noqa: E402
+from train.sequences import SPLITS, Sequence, list_sequences, select  # noqa: E402
 
 logger = logging.getLogger("evaluate")
-
-
-
-@dataclass
-class Row:
-    """One line of the table: a model or a baseline.
-
-    Attributes:
-        kind: ``"model"`` or ``"baseline"``.
-        model: the --model value, or ``None`` for a baseline.
-        animate: ``(input image, num_frames, fps, seq name) -> frames``, straight RGBA uint8 ``(H, W, 4)``.
-        extra: ``seq name -> dict`` of keys to add to that sequence's item, or ``None``.
-    """
-
-    kind: str
-    model: str | None
-    animate: Callable[[Image.Image, int, float, str], list[np.ndarray]]
-    extra: Callable[[str], dict] | None = None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -90,14 +80,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--model", action="append", default=[],
                    help="model folder or Hub id ('default': the bundled one); repeatable")
     p.add_argument("--data_dir", type=Path, required=True, help="prepared ROOT or a plain folder of animations")
-    p.add_argument("--split", choices=("val", "test"), default="val")
+    p.add_argument("--split", choices=SPLITS, default="val",
+                   help="unseen-val / unseen-test: the held-out sources (docs/evaluation.md); train: fitting checks")
+    p.add_argument("--sources", type=lambda v: [s for s in v.split(",") if s],
+                   help="comma-separated sources to keep (e.g. supertux); default all")
     p.add_argument("--output_dir", type=Path, required=True)
-    p.add_argument("--baseline", action="append", default=[], choices=BASELINES,
-                   help="built-in baseline row; repeatable")
+    p.add_argument("--baseline", action="append", default=[], type=check_baseline,
+                   help="static, random-motion, ceiling:today, ceiling:coherent, retrieval or blind:NAME; repeatable")
     p.add_argument("--motions", type=Path,
                    help="motion-targets file (train/fit_motion.py) for --baseline random-motion")
+    p.add_argument("--fits", type=Path,
+                   help="fit_motion.py fits of the evaluated loops: ceiling:today, and the kind of each loop")
+    p.add_argument("--coherent_fits", type=Path,
+                   help="coherent_fit.py fits of the evaluated loops: ceiling:coherent (and loop kinds)")
+    p.add_argument("--bank", type=Path, help="coherent_fit.py fits of training loops for --baseline retrieval")
+    p.add_argument("--amplitudes", type=lambda v: [float(a) for a in v.split(",")], default=list(AMPLITUDES),
+                   help="blind:NAME amplitudes, fractions of the silhouette height (default 0.02,...,0.1)")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="seeds per model row (seed, seed+1, ...): best-of-seeds L1 and seed diversity when > 1")
+    p.add_argument("--bootstrap", type=int, default=1000, help="character-bootstrap draws (0: no protocol summary)")
     p.add_argument("--max_sequences", type=int,
-                   help="evaluate N sequences spread evenly over the split (sorted by name)")
+                   help="evaluate every k-th sequence of the split (sorted by name), at most N")
     p.add_argument("--seed", type=int, default=0,
                    help="noise seed of every animate() call, and the random-motion draws")
     p.add_argument("--contact_sheets", type=int, default=16, help="sequences drawn per row (0: none)")
@@ -107,63 +110,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--realism", type=loops_arg, nargs="?", const=120, metavar="LOOPS",
                    help="also run the realism tests (train/realism.py) on LOOPS sequences per row (default 120)")
     return p.parse_args(argv)
-
-
-def model_name(model: str) -> str:
-    """Row name of a --model value: the folder name (``checkpoint-100/generator`` keeps its parent), or the Hub id."""
-    path = Path(model)
-    if model == "default":
-        return "default"
-    if path.exists():
-        resolved = path.resolve()
-        return f"{resolved.parent.name}/{resolved.name}" if resolved.name == "generator" else resolved.name
-    return model
-
-
-def build_rows(args: argparse.Namespace, train_seqs: Callable[[], list[str]]) -> dict[str, Row]:
-    """``{row name: Row}`` in table order: models, then baselines."""
-    rows: dict[str, Row] = {}
-    for value in args.model:
-        model = load_model(DEFAULT_MODEL if value == "default" else value).to(args.device)
-        name = base = model_name(value)
-        for k in range(2, 100):
-            if name not in rows:
-                break
-            name = f"{base}-{k}"
-
-        def animate(image, num_frames, fps, seq, model=model):
-            anim = model.animate(image, num_frames=num_frames, fps=fps, seed=args.seed, strength=args.strength)
-            return [np.asarray(f.convert("RGBA")) for f in anim.frames]
-
-        rows[name] = Row("model", value, animate)
-    for baseline in dict.fromkeys(args.baseline):  # repeated flags give one row
-        if baseline == "static":
-            rows["static"] = Row("baseline", None, lambda image, num_frames, fps, seq: static_frames(image, num_frames))
-        elif baseline == "random-motion":
-            if args.motions is None:
-                raise ValueError("--baseline random-motion needs --motions FILE (a train/fit_motion.py output)")
-            if not args.motions.is_file():
-                raise FileNotFoundError(f"motions file '{args.motions}' does not exist")
-            borrowed = RandomMotion(args.motions, train_seqs(), seed=args.seed)
-            rows["random-motion"] = Row(
-                "baseline", None, lambda image, num_frames, fps, seq: borrowed(image, num_frames, seq),
-                extra=lambda seq: {"motion_from": borrowed.pick(seq)},
-            )
-    return rows
-
-
-def training_sequences(args: argparse.Namespace, evaluated: list[Sequence]) -> list[str]:
-    """Sequences whose fitted motion ``random-motion`` may borrow: the train split, else anything not evaluated."""
-    try:
-        train = [s.seq for s in list_sequences(args.data_dir, "train") if s.split == "train"]
-    except (FileNotFoundError, ValueError):
-        train = []
-    if train:
-        return train
-    from train.motion_targets import MotionTargets
-
-    names = {s.seq for s in evaluated}
-    return [s for s in MotionTargets(args.motions).seqs if s not in names]
 
 
 def to_clip(frames: list[np.ndarray]) -> torch.Tensor:
@@ -178,10 +124,15 @@ def check_frames(name: str, seq: str, frames: list[np.ndarray], num_frames: int,
 
 
 def evaluate(
-    rows: dict[str, Row], sequences: list[Sequence], sheets: set[int], contact_dir: Path
+    rows: dict[str, Row], sequences: list[Sequence], sheets: set[int], contact_dir: Path,
+    kinds: dict[str, dict] | None = None,
 ) -> tuple[dict[str, dict], list[dict]]:
-    """Animates and scores every sequence for every row; writes the contact sheets of the indices in ``sheets``."""
-    results = {name: {"kind": row.kind, "model": row.model, "items": []} for name, row in rows.items()}
+    """Animates and scores every sequence for every row; writes the contact sheets of the indices in ``sheets``.
+
+    ``kinds`` maps a sequence to keys every item of it gets (``{"kind": "warp" | "swap"}``).
+    """
+    kinds = kinds or {}
+    results = {name: {"kind": row.kind, "model": row.model, "items": [], **row.meta} for name, row in rows.items()}
     real_items = []
     for index, seq in enumerate(tqdm(sequences, desc="evaluate", unit="seq")):
         frames, fps = seq.load()
@@ -191,16 +142,21 @@ def evaluate(
         num_frames, (h, w) = len(frames), frames[0].shape[:2]
         real = to_clip(frames)
         image = Image.fromarray(frames[0], "RGBA")
-        real_items.append({"seq": seq.seq, "source": seq.source, **score_real(real)})
+        ident = {"seq": seq.seq, "source": seq.source, "character": seq.character, **kinds.get(seq.seq, {})}
+        real_items.append({**ident, **score_real(real)})
         for name, row in rows.items():
             start = time.perf_counter()
             generated = row.animate(image, num_frames, fps, seq.seq)
             seconds = time.perf_counter() - start
             check_frames(name, seq.seq, generated, num_frames, frames[0].shape)
-            item = {"seq": seq.seq, "source": seq.source, "num_frames": num_frames, "size": [w, h], "seconds": seconds}
+            item = {**ident, "num_frames": num_frames, "size": [w, h], "seconds": seconds}
             if row.extra is not None:
                 item.update(row.extra(seq.seq))
-            item.update(score_clip(to_clip(generated), real, real[0]))
+            clip = to_clip(generated)
+            item.update(score_clip(clip, real, real[0]))
+            if row.variants is not None:
+                clips = [clip] + [to_clip(f) for f in row.variants(image, num_frames, fps, seq.seq)]
+                item.update(best_phase_l1=best_of(clips, real), diversity=seed_diversity(clips, real[0]))
             results[name]["items"].append(item)
             if index in sheets:
                 contact_sheet(frames[0], frames, generated).save(contact_dir / f"{slug(name)}_{index}.png")
@@ -233,25 +189,28 @@ def _main(argv: list[str] | None) -> int:
             raise ValueError("nothing to evaluate: give --model and/or --baseline")
         if args.max_sequences is not None and args.max_sequences < 1:
             raise ValueError(f"--max_sequences must be >= 1, got {args.max_sequences}")
-        sequences = list_sequences(args.data_dir, args.split)
+        if args.seeds < 1:
+            raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+        sequences = select(list_sequences(args.data_dir, args.split), sources=args.sources,
+                           max_sequences=args.max_sequences)
         if not sequences:
-            raise ValueError(f"no sequences in split '{args.split}' of '{args.data_dir}'")
-        if args.max_sequences is not None and args.max_sequences < len(sequences):  # spread over sources and names
-            keep = np.linspace(0, len(sequences) - 1, args.max_sequences).round().astype(int)
-            sequences = [sequences[i] for i in sorted(set(keep.tolist()))]
-        rows = build_rows(args, lambda: training_sequences(args, sequences))
+            raise ValueError(f"no sequences in split '{args.split}' of '{args.data_dir}'"
+                             + (f" from sources {','.join(args.sources)}" if args.sources else ""))
+        fits = [f for f in (args.fits, args.coherent_fits) if f is not None and f.is_file()]
+        kinds = {seq: {"kind": kind} for seq, kind in loop_kinds(*fits).items()} if fits else {}
+        rows = build_rows(args, lambda: training_sequences(args, sequences), [s.seq for s in sequences])
         count = min(max(args.contact_sheets, 0), len(sequences))
         sheets = {int(i) for i in np.linspace(0, len(sequences) - 1, count).round()} if count else set()
         contact_dir = args.output_dir / "contact"
         contact_dir.mkdir(parents=True, exist_ok=True)
-        results, real_items = evaluate(rows, sequences, sheets, contact_dir)
+        results, real_items = evaluate(rows, sequences, sheets, contact_dir, kinds)
         realism = realism_for_rows(rows, sequences, args) if args.realism else None
     except (FileNotFoundError, ValueError) as exc:
         print(f"evaluate.py: error: {exc}", file=sys.stderr)
         return 1
     report = build_report(
         results, real_items, models=list(args.model), split=args.split, data_dir=str(args.data_dir), seed=args.seed,
-        strength=args.strength,
+        strength=args.strength, draws=args.bootstrap, sources=args.sources,
     )
     if realism is not None:
         report["realism"] = realism

@@ -91,12 +91,23 @@ def mask_entropy(masks: torch.Tensor) -> torch.Tensor:
     return -(p * p.log()).sum(dim=1).mean()
 
 
-def mask_alpha_prior(masks: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
-    """L1 between the last (foreground) layer's mask and the input's alpha ``image (B, 4, R, R)``."""
+def front_share(masks: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+    """How much of each silhouette the front layers (1..K-1) cover: ``(B,)`` in ``[0, 1]``.
+
+    ``masks (B, K, h, w)`` (layer 0 at the back), ``image (B, 4, H, W)``; an opaque picture's silhouette is all of it.
+    """
     alpha = image[:, 3:].float()
     if alpha.shape[-2:] != masks.shape[-2:]:
         alpha = F.interpolate(alpha, size=masks.shape[-2:], mode="area")
-    return (masks[:, -1:].float() - alpha).abs().mean()
+    front = 1 - masks[:, :1].float()  # (B, 1, h, w)
+    return (front * alpha).sum(dim=(1, 2, 3)) / alpha.sum(dim=(1, 2, 3)).clamp_min(1e-6)
+
+
+def front_share_prior(masks: torch.Tensor, image: torch.Tensor, max_share: float = 0.5) -> torch.Tensor:
+    """Hinge on ``front_share`` above ``max_share``: front layers are *parts* (a head, an arm, a foreground object)
+    in front of a back layer that holds most of the silhouette, never the whole sprite (which would collapse the
+    layers into one that moves everything, as tying the front mask to alpha did)."""
+    return F.relu(front_share(masks, image) - max_share).mean()
 
 
 # --- regression onto fitted motion targets (train/fit_motion.py) ---

@@ -236,3 +236,35 @@ def score_clip(generated: torch.Tensor, real: torch.Tensor, input: torch.Tensor)
 def score_real(real: torch.Tensor) -> dict[str, float]:
     """The reference numbers of a real loop: ``{"seam_ratio", "motion_energy"}`` (``REAL_METRICS``)."""
     return {"seam_ratio": seam_ratio(real), "motion_energy": motion_energy(real)}
+
+
+def diversity(a: torch.Tensor, b: torch.Tensor, input: torch.Tensor) -> float:
+    """How different two loops of one input are: ``phase_aligned_l1(a, b) / mean(l1(a, input), l1(b, input))``.
+
+    ``l1(x, input)`` compares every frame of ``x`` with the still; the alignment allows cyclic shifts and reversal, so
+    a loop against a phase-shifted or reversed copy of itself scores 0, and two loops that move equally far but in
+    unrelated ways score about 1 or more. Two still loops (no motion to compare) score 0.
+    """
+    _check_pair(a, b)
+    _check_input(input, a)
+    still = input.unsqueeze(0).expand_as(a)
+    scale = (l1(a, still) + l1(b, still)) / 2
+    if scale == 0:
+        return 0.0
+    return phase_aligned_l1(a, b) / scale
+
+
+def seed_diversity(clips: list[torch.Tensor], input: torch.Tensor) -> float:
+    """Mean ``diversity`` over all pairs of ``clips`` (the loops of seeds 0..k-1 of one input); 0 for one clip."""
+    pairs = [(i, j) for i in range(len(clips)) for j in range(i + 1, len(clips))]
+    if not pairs:
+        return 0.0
+    return sum(diversity(clips[i], clips[j], input) for i, j in pairs) / len(pairs)
+
+
+def best_of(clips: list[torch.Tensor], real: torch.Tensor) -> float:
+    """Best-of-k phase-aligned L1: the lowest ``phase_aligned_l1`` of any of ``clips`` (a person can press "Random
+    seed" until one fits), so never above the single-seed value of any of them."""
+    if not clips:
+        raise ValueError("best_of needs at least one clip, got none")
+    return min(phase_aligned_l1(c, real) for c in clips)

@@ -2,7 +2,8 @@
 
 Metrics come from a ``metrics.json`` in ``train/evaluate.py``'s schema (``rows.<name>.overall.<metric>.mean``);
 data sources and licences from the prepared ROOT's ``manifest.jsonl`` when there is one; steps, hardware and wall
-time from the run itself.
+time from the run itself. No machine paths: a path under ``~/.cache/still2motion`` is written as such, others as given,
+and a ``--hub_token`` never appears.
 """
 
 from __future__ import annotations
@@ -10,29 +11,70 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
+import shlex
 from collections import Counter
 from pathlib import Path
 
 import torch
 
+from still2motion.compact_pack import is_compact_pack, read_header
 from train.metrics import METRICS
 from train.realism import realism_markdown
 
 NUMBER_FORMAT = "{:.6g}"  # how metrics are written in the card (tests parse them back)
+CACHE = Path.home() / ".cache" / "still2motion"
+CACHE_SHOWN = "~/.cache/still2motion"
+SECRET_FLAGS = ("--hub_token",)
+
+
+def portable_path(path: str | Path) -> str:
+    """``path`` as cards and metrics files show it: ``~/.cache/still2motion/...`` when it lies there, else as given."""
+    try:
+        inside = Path(path).expanduser().resolve().relative_to(CACHE.resolve())
+    except ValueError:
+        return str(path)
+    return CACHE_SHOWN if inside == Path(".") else f"{CACHE_SHOWN}/{inside.as_posix()}"
+
+
+def portable_command(argv: list[str]) -> str:
+    """The command line of a run as its card shows it: ``train/train.py ...``, paths made portable, tokens hidden."""
+    words = ["train/train.py"]
+    hide = False
+    for word in argv[1:]:
+        flag, eq, value = word.partition("=")
+        if hide:
+            word = "***"
+        elif eq and flag in SECRET_FLAGS:
+            word = f"{flag}=***"
+        elif eq and flag.startswith("--"):
+            word = f"{flag}={portable_path(value) if _is_path(value) else value}"
+        elif _is_path(word):
+            word = portable_path(word)
+        hide = word in SECRET_FLAGS
+        words.append(word)
+    return " ".join(w if re.fullmatch(r"[~\w@%+=:,./*-]+", w) else shlex.quote(w) for w in words)
+
+
+def _is_path(word: str) -> bool:
+    return not word.startswith("-") and ("/" in word or word.startswith("~") or Path(word).expanduser().exists())
 
 
 def data_sources(data_dir: str | Path) -> list[dict]:
-    """``[{"source", "license", "sequences"}]`` of the train split in ``data_dir/manifest.jsonl``; ``[]`` without one."""
+    """``[{"source", "license", "sequences"}]`` of the train split in ``data_dir/manifest.jsonl`` (or the manifest a
+    compact pack file carries); ``[]`` without one."""
     manifest = Path(data_dir) / "manifest.jsonl"
-    if not manifest.is_file():
+    if is_compact_pack(data_dir):
+        records = read_header(data_dir)[0].get("manifest", [])
+    elif manifest.is_file():
+        records = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
+    else:
         return []
     counts: Counter = Counter()
-    for line in manifest.read_text().splitlines():
-        if line.strip():
-            record = json.loads(line)
-            if record.get("split", "train") != "train":
-                continue
-            counts[(record.get("source", "?"), record.get("license", "unknown"))] += 1
+    for record in records:
+        if record.get("split", "train") != "train":
+            continue
+        counts[(record.get("source", "?"), record.get("license", "unknown"))] += 1
     return [{"source": s, "license": lic, "sequences": n} for (s, lic), n in sorted(counts.items())]
 
 
@@ -98,7 +140,7 @@ def render_card(*, generator_type: str, config: dict, metrics: dict | None, sour
         f"- steps: {info.get('steps')}",
         f"- wall time: {info.get('wall_time_minutes', 0):.1f} min",
         f"- hardware: {info.get('hardware')}",
-        f"- data: `{info.get('data_dir')}`",
+        f"- data: `{portable_path(info['data_dir']) if info.get('data_dir') else None}`",
         f"- config: `{json.dumps(config, sort_keys=True)}`",
     ]
     if info.get("command"):

@@ -2,10 +2,12 @@
 
     python train/prepare_data.py [--out ROOT] [--sources widelands,wesnoth,flare,supertux] [--max_sequences N]
                                  [--min_frames 4] [--scale 2] [--pack DIR --pack_resolution 64]
+                                 [--compact_pack FILE.s2mpack]
 
 Writes ``ROOT/{train,val,test}/<seq>/0000.png …`` and ``ROOT/manifest.jsonl`` (DATA.md §6). Idempotent: downloads,
 extractions, analyses and finished sequence folders are reused; a re-run with other filters removes what no longer
-belongs. ``--pack DIR`` also writes every split as a compressed uint8 archive at one resolution (``train/pack.py``).
+belongs. ``--pack DIR`` also writes every split as a compressed uint8 archive at one resolution (``train/pack.py``);
+``--compact_pack FILE`` writes every split, the unseen ones too, into one palette-compressed file (docs/data-sources.md).
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--pack_resolution", type=int, default=64, help="pack frame size (default: %(default)s)")
     p.add_argument("--pack_resample", default="auto", choices=("auto", "nearest", "bilinear"),
                    help="letterbox resampling; auto = nearest when upscaling, bilinear when downscaling")
+    p.add_argument("--compact_pack", type=Path, default=None,
+                   help="also write every split into this one .s2mpack file (palette + zlib; ~3x smaller)")
     p.add_argument("--pack_only", action="store_true", help="skip preparation; pack an existing ROOT")
     return p.parse_args(argv)
 
@@ -143,6 +147,14 @@ def main(argv: list[str] | None = None) -> int:
             sizes = write_pack(args.out, args.pack, args.pack_resolution, args.pack_resample, args.workers)
             print(f"\npack {args.pack} at {args.pack_resolution}² in {time.perf_counter() - t0:.1f}s: "
                   + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in sizes.items()))
+        if args.compact_pack is not None:
+            from train.pack import write_compact_pack
+
+            t0 = time.perf_counter()
+            size = write_compact_pack(args.out, args.compact_pack, args.pack_resolution, args.pack_resample,
+                                      args.workers)
+            print(f"\ncompact pack {args.compact_pack} at {args.pack_resolution}² in {time.perf_counter() - t0:.1f}s: "
+                  f"{size / 1e6:.1f} MB")
     except (FetchError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -1,6 +1,7 @@
 """Full-resolution real loops for evaluation: a prepared ROOT (DATA.md §6) or a plain folder of animations.
 
-A prepared ROOT is ``ROOT/{train,val,test}/<seq>/0000.png …`` (RGBA) plus ``ROOT/manifest.jsonl``; without a
+A prepared ROOT is ``ROOT/{train,val,test,unseen-val,unseen-test}/<seq>/0000.png …`` (RGBA) plus ``ROOT/manifest.jsonl``
+(a sequence is found through its manifest row, at ``ROOT/<row split>/<seq>``); without a
 manifest the split folders alone are listed (fps 10, source from the name before the first "."). A plain folder
 holds GIF / APNG / WebP files and sub-folders of PNG frames, each one sequence (named by its file stem, source
 ``"user"``); it has no splits, so all of it is evaluated whatever split is asked for. (``still2motion.data`` reads
@@ -21,7 +22,7 @@ from still2motion import io
 
 logger = logging.getLogger(__name__)
 
-SPLITS = ("train", "val", "test")
+SPLITS = ("train", "val", "test", "unseen-val", "unseen-test")  # unseen-*: held-out sources (docs/evaluation.md)
 ANIMATION_SUFFIXES = (".gif", ".png", ".apng", ".webp")
 DEFAULT_FPS = 10.0
 
@@ -36,6 +37,8 @@ class Sequence:
         split: ``"train"``, ``"val"``, ``"test"``, or ``"all"`` for a plain folder.
         fps: frames per second from the manifest; ``None`` for a file (``load`` reads it from the durations).
         path: the sequence folder (prepared) or the animation file (plain folder).
+        character: the manifest's ``character`` (``"<src>:<path>"``), else the name before ``#``: the unit the
+            bootstrap resamples (``train/bootstrap.py``), so one character's loops are never split.
     """
 
     seq: str
@@ -43,6 +46,10 @@ class Sequence:
     split: str
     fps: float | None
     path: Path
+    character: str = ""
+
+    def __post_init__(self) -> None:
+        self.character = self.character or self.seq.split("#", 1)[0]
 
     def load(self) -> tuple[list[np.ndarray], float]:
         """The loop's frames (``np.uint8 (H, W, 4)`` straight RGBA, all one size) and its fps.
@@ -103,7 +110,7 @@ def list_sequences(root: str | Path, split: str) -> list[Sequence]:
 
     Args:
         root: a prepared ROOT or a plain folder of animation files.
-        split: ``"train"``, ``"val"`` or ``"test"`` (ignored for a plain folder: all its files).
+        split: one of ``SPLITS`` (ignored for a plain folder: all its files).
 
     Raises:
         FileNotFoundError: ``root`` does not exist, or a manifest names a sequence folder that is missing.
@@ -131,7 +138,8 @@ def list_sequences(root: str | Path, split: str) -> list[Sequence]:
             if not folder.is_dir():
                 raise FileNotFoundError(f"manifest names '{record['seq']}' but '{folder}' does not exist")
             fps = float(record.get("fps") or DEFAULT_FPS)
-            out.append(Sequence(record["seq"], short_source(record), split, fps, folder))
+            character = str(record.get("character") or "")
+            out.append(Sequence(record["seq"], short_source(record), split, fps, folder, character))
         return sorted(out, key=lambda s: s.seq)
     folder = root / split
     if not folder.is_dir():
@@ -139,3 +147,13 @@ def list_sequences(root: str | Path, split: str) -> list[Sequence]:
     folders = sorted(p for p in folder.iterdir() if p.is_dir())
     return [Sequence(p.name, short_source({"seq": p.name}), split, DEFAULT_FPS, p) for p in folders]
 
+
+
+def select(sequences: list[Sequence], *, sources: list[str] | None = None, max_sequences: int | None = None) -> list[Sequence]:
+    """The sequences of ``sources`` (short names; all when ``None``), then every k-th with ``k = ceil(n / N)`` so at
+    most ``max_sequences`` remain, spread over sources and names (the order is by name)."""
+    if sources:
+        sequences = [s for s in sequences if s.source in sources]
+    if max_sequences is not None and 0 < max_sequences < len(sequences):
+        sequences = sequences[:: -(-len(sequences) // max_sequences)]
+    return sequences

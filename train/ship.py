@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -56,6 +57,8 @@ def run_info(run_dir: Path) -> dict:
             if line.startswith(prefix):
                 info[key] = line[len(prefix):].strip("`")
     info["wall_time_minutes"] = float(info.pop("wall", "0 min").split()[0])
+    if info.get("command"):  # a card written before paths were made portable
+        info["command"] = model_card.portable_command(shlex.split(info["command"]))
     return info
 
 

@@ -104,9 +104,9 @@ def generator_forward(run: Run, batch: dict) -> Forward:
             logs["g_motion"] = regression.detach().mean().item()
         smooth = losses.flow_smoothness(motion.flow)
         entropy = losses.mask_entropy(motion.masks)
-        alpha = losses.mask_alpha_prior(motion.masks, image.repeat(k, 1, 1, 1))
-        regular = args.lambda_flow_smooth * smooth + args.lambda_mask_entropy * entropy + args.lambda_mask_alpha * alpha
-        logs.update(g_flow_smooth=smooth.item(), g_mask_entropy=entropy.item(), g_mask_alpha=alpha.item())
+        front = losses.front_share_prior(motion.masks, image.repeat(k, 1, 1, 1))
+        regular = args.lambda_flow_smooth * smooth + args.lambda_mask_entropy * entropy + args.lambda_front_share * front
+        logs.update(g_flow_smooth=smooth.item(), g_mask_entropy=entropy.item(), g_front_share=front.item())
     if per_backwards is not None:  # a loop has no preferred direction: score whichever way the motion fits best
         logs["g_backwards_frac"] = (per_backwards < per_sample).float().mean().item()
         per_sample = torch.minimum(per_sample, per_backwards)

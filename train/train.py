@@ -3,7 +3,9 @@
     accelerate launch train/train.py --data_dir ROOT --output_dir OUT --mixed_precision bf16 --use_ema \\
         --checkpointing_steps 500 --resume_from_checkpoint latest [--push_to_hub --hub_model_id owner/name]
 
-Flags: ``train/args.py``. Steps: ``train/steps.py``. Checkpoints: ``train/checkpointing.py``. Each step is one D
+Flags: ``train/args.py``. Steps: ``train/steps.py``. Checkpoints: ``train/checkpointing.py``. A configuration error
+is one line, ``train.py: error: ...`` (exit 2), found by ``train/preflight.py`` before any output folder is made or
+any data read (``accelerate launch -q`` keeps accelerate from adding a traceback of its own). Each step is one D
 update then one G update; ``OUT/checkpoint-<step>/`` are complete training states and loadable models
 (``generator/``); at the end ``OUT`` holds the (EMA) generator, ``metrics.json`` of the val split and a model card.
 """
@@ -11,7 +13,6 @@ update then one G update; ``OUT/checkpoint-<step>/`` are complete training state
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -29,8 +30,8 @@ from tqdm.auto import tqdm  # noqa: E402
 from still2motion.data import collate, open_dataset  # noqa: E402
 from still2motion.hub import load_weights  # noqa: E402
 from still2motion.loading import GENERATORS, load_model  # noqa: E402
-from train import checkpointing, model_card, validation  # noqa: E402
-from train.args import model_config, parse_args  # noqa: E402
+from train import checkpointing, model_card, preflight, validation  # noqa: E402
+from train.args import ConfigError, model_config, parse_args  # noqa: E402
 from train.discriminator import Discriminators  # noqa: E402
 from train.ema import EMA  # noqa: E402
 from train.losses import group_scales  # noqa: E402
@@ -73,7 +74,10 @@ def build_accelerator(args) -> Accelerator:
 def build_datasets(args):
     """``(train, val or None)``; a user folder's own val split is whatever ``open_dataset`` gives for ``"val"``."""
     kw = {"resolution": args.resolution, "num_targets": args.frames_per_clip, "seed": args.seed}
-    train = open_dataset(args.data_dir, "train", **kw)
+    try:
+        train = open_dataset(args.data_dir, "train", **kw, style_augment=args.style_augment)
+    except (FileNotFoundError, ValueError) as exc:
+        raise ConfigError(f"--data_dir {args.data_dir}: {exc}") from None
     try:
         val = open_dataset(args.data_dir, "val", **{**kw, "augment": False})
     except (FileNotFoundError, ValueError) as exc:
@@ -86,14 +90,10 @@ def build_datasets(args):
 
 
 def build_models(args):
-    """``(generator, discriminators or None)``: a fresh generator of ``--generator``, or ``--init_generator``'s."""
+    """``(generator, discriminators or None)``: a fresh generator of ``--generator``, or ``--init_generator``'s
+    (resolved, and checked against ``--generator`` and ``--resolution``, by ``preflight.check_config``)."""
     if args.init_generator:
         generator = load_model(args.init_generator)
-        kind = getattr(generator, "generator_type", None) or type(generator).__name__
-        if not isinstance(generator, GENERATORS[args.generator]):
-            raise ValueError(f"--init_generator {args.init_generator} holds a {kind} generator, not --generator {args.generator}")
-        if generator.resolution != args.resolution:
-            raise ValueError(f"--init_generator is at resolution {generator.resolution}, --resolution is {args.resolution}")
     else:
         generator = GENERATORS[args.generator](**model_config(args))
     generator.train()
@@ -197,15 +197,16 @@ def finish(run: Run, ema: EMA | None, val, step: int, started: float) -> Path:
         model = export_model(run, ema)
         model.save_pretrained(out)
         if val is not None:
-            report, _ = validation.validate(model, val, max_sequences=FINAL_VAL_SEQUENCES)
-            report["model"] = [str(out)]
+            report, _ = validation.validate(model, val, max_sequences=FINAL_VAL_SEQUENCES,
+                                            data_dir=model_card.portable_path(args.data_dir))
+            report["model"] = [model_card.portable_path(out)]
             validation.write_report(report, out / "metrics.json")
         info = {
             "steps": step,
             "hardware": model_card.hardware(accelerator.num_processes, accelerator.mixed_precision),
             "wall_time_minutes": (time.time() - started) / 60,
             "data_dir": args.data_dir,
-            "command": shlex.join(sys.argv) if sys.argv and sys.argv[0].endswith("train.py") else None,
+            "command": model_card.portable_command(sys.argv) if sys.argv and sys.argv[0].endswith("train.py") else None,
         }
         model_card.write_model_card(
             out, generator_type=args.generator, config=dict(model._hub_mixin_config), info=info,
@@ -228,7 +229,8 @@ def push_to_hub(args, folder: Path, step: int) -> None:
 
 
 def prepare(args, accelerator):
-    """Data, models, optimizers through one ``accelerator.prepare``, targets, EMA, resumed state."""
+    """Data, models, optimizers through one ``accelerator.prepare``, targets, EMA, then ``--output_dir`` and the
+    resumed state (so that a data error leaves no empty output folder)."""
     train_set, val = build_datasets(args)
     generator, discriminators = build_models(args)
     g_opt, d_opt = build_optimizers(args, generator, discriminators)
@@ -244,6 +246,10 @@ def prepare(args, accelerator):
     run = Run(args, accelerator, wrapped, discriminators, g_opt, d_opt, noise_dim=generator.noise_dim)
     load_targets(args, run)
     ema = EMA(accelerator.unwrap_model(wrapped).generator, args.ema_decay) if args.use_ema else None
+    if accelerator.is_main_process:
+        Path(args.output_dir).mkdir(parents=True, exist_ok=True)
+        checkpointing.remove_temp_folders(args.output_dir)
+    accelerator.wait_for_everyone()
     position = resume(run, ema)
     logger.info(f"{len(train_set)} training clips, {accelerator.num_processes} process(es), "
                 f"{sum(p.numel() for p in generator.parameters()):,} generator parameters, from step {position['global_step']}")
@@ -294,17 +300,20 @@ def train_loop(run: Run, ema: EMA | None, loader, val, position: dict, started: 
 
 
 def main(args) -> dict:
-    """Trains; returns ``{"global_step", "output_dir", "generator", "process_index", "num_processes"}``."""
+    """Trains; returns ``{"global_step", "output_dir", "generator", "process_index", "num_processes"}``.
+
+    Raises:
+        ConfigError: a configuration that cannot work (``preflight.check_config``), or a ``--data_dir`` without a
+            usable training split; both before ``--output_dir`` is created.
+    """
     started = time.time()
+    preflight.check_config(args)
     accelerator = build_accelerator(args)
     set_seed(args.seed, device_specific=True)  # noise differs per rank; DDP broadcasts rank 0's initial weights
-    if accelerator.is_main_process:
-        Path(args.output_dir).mkdir(parents=True, exist_ok=True)
-        checkpointing.remove_temp_folders(args.output_dir)
-    accelerator.wait_for_everyone()
     run, ema, loader, val, position = prepare(args, accelerator)
     if args.report_to != "none":
-        accelerator.init_trackers("still2motion", config={k: v for k, v in vars(args).items() if isinstance(v, (int, float, str, bool))})
+        hparams = {k: v for k, v in vars(args).items() if isinstance(v, (int, float, str, bool)) and k != "hub_token"}
+        accelerator.init_trackers("still2motion", config=hparams)  # the token never reaches the logs
     step = train_loop(run, ema, loader, val, position, started)
     out = finish(run, ema, val, step, started)
     accelerator.end_training()
@@ -312,8 +321,18 @@ def main(args) -> dict:
             "process_index": accelerator.process_index, "num_processes": accelerator.num_processes}
 
 
+def cli(argv: list[str] | None = None) -> int:
+    """The script: trains, or prints a configuration error as one line (``train.py: error: ...``) and returns 2."""
+    try:
+        main(parse_args(argv))
+    except ConfigError as exc:
+        print(f"train.py: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 if __name__ == "__main__":
     import logging
 
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    main(parse_args())
+    sys.exit(cli())

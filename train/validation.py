@@ -1,7 +1,9 @@
 """Validation during and after training: loop metrics on val sequences, sample animations, image grids.
 
 Each val sequence's frame 0 is animated at the model resolution (``forward_frames`` at the phases ``2 pi t / N`` of
-the real loop's own ``N`` frames, seed 0) and scored against the real loop with ``train.metrics.score_clip``. The
+the real loop's own ``N`` frames, seed 0), made what ``Generator.animate`` returns at the input's own size (8-bit
+frames, frame 0 the input verbatim; so ``first_frame_exact`` reads as in ``train/evaluate.py``), and scored against
+the real loop with ``train.metrics.score_clip``. The
 report has the schema of ``train/evaluate.py``'s ``metrics.json`` (one row, named ``model``), so the model card reads
 either file the same way.
 """
@@ -40,8 +42,17 @@ def animate_canvas(generator, image: torch.Tensor, num_frames: int, seed: int = 
     return frames.clamp(0, 1)
 
 
-def validate(generator, dataset, *, max_sequences: int = 16, seed: int = 0) -> tuple[dict, list[tuple]]:
-    """Scores ``generator`` on the first ``max_sequences`` items of ``dataset``.
+def as_output(generated: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+    """``(N, 4, R, R)`` float frames as an output file holds them (``Generator.animate``'s contract at the input's
+    size): rounded to straight 8-bit RGBA and back, frame 0 the input ``(4, R, R)`` itself."""
+    frames = torch.stack([io.to_tensor(io.from_tensor(f)) for f in generated])
+    frames[0] = image
+    return frames
+
+
+def validate(generator, dataset, *, max_sequences: int = 16, seed: int = 0, data_dir: str | None = None) -> tuple[dict, list[tuple]]:
+    """Scores ``generator`` on the first ``max_sequences`` items of ``dataset``; ``data_dir`` is what the report
+    names as its data (default: the dataset's folder).
 
     Returns:
         ``(report, samples)``: the ``metrics.json`` dict, and ``(seq, input, real, generated)`` tensors per item.
@@ -53,7 +64,7 @@ def validate(generator, dataset, *, max_sequences: int = 16, seed: int = 0) -> t
         seq, source = dataset.meta(index)
         real = real_loop(dataset, index)
         start = time.perf_counter()
-        generated = animate_canvas(generator, real[0], real.shape[0], seed)
+        generated = as_output(animate_canvas(generator, real[0], real.shape[0], seed), real[0])
         seconds = time.perf_counter() - start
         scores = score_clip(generated, real, real[0])
         items.append({"seq": seq, "source": source, "num_frames": real.shape[0], "seconds": seconds, **scores})
@@ -61,7 +72,9 @@ def validate(generator, dataset, *, max_sequences: int = 16, seed: int = 0) -> t
         samples.append((seq, real[0], real, generated))
     generator.train(was_training)
     rows = {"model": {"kind": "model", "model": None, "items": items}}
-    report = build_report(rows, real_items, models=["model"], split="val", data_dir=str(getattr(dataset, "root", "")), seed=seed)
+    if data_dir is None:
+        data_dir = str(next((getattr(dataset, k) for k in ("root", "pack", "folder") if hasattr(dataset, k)), ""))
+    report = build_report(rows, real_items, models=["model"], split="val", data_dir=data_dir, seed=seed)
     return report, samples
 
 

@@ -1,4 +1,4 @@
-"""The `Animation` result and its `save`, which picks a writer by format."""
+"""The `Animation` result and its `save`, which writes any format of the format table (formats.py)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from .apng_write import write_apng
 from .atomic import check_output_path
-from .gif_write import write_gif
-from .line import write_line
-from .spritesheet import write_spritesheet
-from .webp import write_webp
+from .formats import FORMATS, Format, format_from_path
 
 logger = logging.getLogger(__name__)
-
-FORMATS = ("apng", "gif", "webp", "line", "line-main", "spritesheet")
-# Formats chosen from the extension; line, line-main and spritesheet only through format=.
-EXTENSIONS = {".png": "apng", ".apng": "apng", ".gif": "gif", ".webp": "webp"}
 
 
 def durations_for(num_frames: int, fps: float) -> list[int]:
@@ -40,31 +32,12 @@ def durations_for(num_frames: int, fps: float) -> list[int]:
     return [round(1000 * (i + 1) / fps) - round(1000 * i / fps) for i in range(num_frames)]
 
 
-def format_from_path(path: str | os.PathLike, format: str | None = None) -> str:
-    """Resolves the output format: ``format`` if given, else from the extension.
-
-    Args:
-        path: output path.
-        format: one of `FORMATS` (case-insensitive), or None.
-
-    Returns:
-        A name from `FORMATS`.
-
-    Raises:
-        ValueError: an unknown format or extension; the message lists the choices.
-    """
-    if format is not None:
-        name = format.lower()
-        if name not in FORMATS:
-            raise ValueError(f"unknown format {format!r}; choose one of: {', '.join(FORMATS)}")
-        return name
-    suffix = Path(path).suffix.lower()
-    if suffix not in EXTENSIONS:
-        raise ValueError(
-            f"cannot tell the format of '{path}' from its extension {suffix or '(none)'!r}; use one of "
-            f"{', '.join(EXTENSIONS)} or choose with format= ({', '.join(FORMATS)})"
-        )
-    return EXTENSIONS[suffix]
+def check_options(row: Format, options: dict) -> None:
+    """Raises a one-line ``ValueError`` for an option the format's writer does not take."""
+    unknown = sorted(set(options) - set(row.options))
+    if unknown:
+        takes = ", ".join(row.options) or "no options"
+        raise ValueError(f"the {row.name} format does not take {', '.join(unknown)} (it takes: {takes})")
 
 
 @dataclass
@@ -87,50 +60,46 @@ class Animation:
         """Writes the animation atomically (temp file in the same folder, then rename).
 
         Args:
-            path: output file. ``.png``/``.apng`` → APNG, ``.gif``, ``.webp``; other extensions need
-                ``format``.
-            format: one of ``"apng"``, ``"gif"``, ``"webp"``, ``"line"`` (LINE sticker APNG),
-                ``"line-main"`` (240x240 LINE main image), ``"spritesheet"`` (PNG + JSON next to it);
+            path: output file. ``.png``/``.apng`` → APNG, ``.gif``, ``.webp``; other extensions need ``format``.
+            format: a name of ``io.FORMATS`` (``"apng"``, ``"gif"``, ``"webp"``, ``"line"`` (LINE sticker APNG),
+                ``"line-main"`` (240x240 LINE main image), ``"spritesheet"`` (PNG + JSON next to it), ``"godot"``
+                (PNG + .tres), ``"telegram"``/``"telegram-emoji"`` (VP9 + alpha WebM), ...);
                 default: from the extension.
-            **options: passed to the writer: ``optimize`` (apng), ``alpha_threshold``/``dither`` (gif),
-                ``quality``/``method`` (webp), ``loops`` (line), ``columns`` (spritesheet).
             max_bytes: refuse a result larger than this (all files of a sprite sheet together); it is encoded
                 into a hidden folder next to ``path`` and measured before anything is renamed into place.
+            **options: passed to the writer; each format lists the ones it takes in ``io.FORMATS[name].options``:
+                ``optimize`` (apng, webp: ``"none"``, ``"fast"``, ``"max"``), ``alpha_threshold``/``dither`` (gif),
+                ``quality``/``method`` (webp), ``loops`` (line), ``columns`` (spritesheet, godot), ``sheet_json``
+                (spritesheet: ``"hash"`` or ``"array"``).
 
         Returns:
             The written path (the PNG for a sprite sheet).
 
         Raises:
-            ValueError: unknown format, a limit the format cannot meet, more than ``max_bytes``, or an
+            ValueError: unknown format or option, a limit the format cannot meet, more than ``max_bytes``, or an
                 unwritable path (nothing is left behind).
             FileNotFoundError: the output folder does not exist.
         """
-        name = format_from_path(path, format)
+        row = FORMATS[format_from_path(path, format)]
+        check_options(row, options)
         path = check_output_path(path)
         if max_bytes is not None:
-            return self._save_limited(path, name, max_bytes, options)
-        frames, durations = list(self.frames), list(self.durations_ms)
-        if name == "apng":
-            return write_apng(frames, durations, path, self.loop, **options)
-        if name == "gif":
-            return write_gif(frames, durations, path, self.loop, fps=self.fps, **options)
-        if name == "webp":
-            return write_webp(frames, durations, path, self.loop, **options)
-        if name in ("line", "line-main"):
-            return write_line(frames, durations, path, main=name == "line-main", **options)
-        return write_spritesheet(frames, durations, path, **options)
+            return self._save_limited(path, row, max_bytes, options)
+        context = {"loop": self.loop, "fps": self.fps}
+        kwargs = {**row.fixed, **{name: context[name] for name in row.context}, **options}
+        return row.write_function()(list(self.frames), list(self.durations_ms), path, **kwargs)
 
-    def _save_limited(self, path: Path, name: str, max_bytes: int, options: dict) -> Path:
+    def _save_limited(self, path: Path, row: Format, max_bytes: int, options: dict) -> Path:
         # Written under the final name inside a hidden folder (so a sprite sheet's JSON names the right PNG),
         # measured, then renamed into place; the folder is always removed.
         stage = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
         try:
-            written = self.save(stage / path.name, format=name, **options)
+            written = self.save(stage / path.name, format=row.name, **options)
             files = sorted(stage.iterdir())
             size = sum(f.stat().st_size for f in files)
             if size > max_bytes:
                 raise ValueError(
-                    f"cannot write '{path}': the {name} output is {size} bytes, more than the limit of {max_bytes} "
+                    f"cannot write '{path}': the {row.name} output is {size} bytes, more than the limit of {max_bytes} "
                     "(max_output_bytes); use fewer frames, a smaller size or another format"
                 )
             for f in files:

@@ -16,7 +16,6 @@ from typing import Sequence
 
 import apng
 import numpy as np
-import oxipng
 from PIL import Image
 
 from .atomic import check_output_path, write_bytes_atomic
@@ -25,6 +24,20 @@ from .png_chunks import iter_chunks
 logger = logging.getLogger(__name__)
 
 OXIPNG_LEVEL = 2  # oxipng's default preset: on 270x270 x 8 frames, level 4 saved 1.4 % more for 2.6x the time
+# optimize= effort: (Pillow's zlib level per frame, oxipng options or None). "fast" runs oxipng only on small
+# animations (frames x width x height <= FAST_OXIPNG_PIXELS), where it costs about one render; on larger ones it
+# would take 4-30x the render for 1-12 % (benchmarks/optimize.py), so "max" is the opt-in.
+EFFORT = {"none": (1, None), "fast": (6, {"level": 1, "fast_evaluation": True}), "max": (6, {"level": OXIPNG_LEVEL})}
+FAST_OXIPNG_PIXELS = 2**18
+
+
+def effort_level(optimize: bool | str) -> str:
+    """``optimize`` as one of none/fast/max (``True`` is max, ``False`` none)."""
+    if optimize is True or optimize is False:
+        return "max" if optimize else "none"
+    if optimize not in EFFORT:
+        raise ValueError(f"optimize must be one of {', '.join(EFFORT)}, got {optimize!r}")
+    return optimize
 
 
 def as_image(frame: Image.Image | np.ndarray) -> Image.Image:
@@ -68,7 +81,8 @@ def count_apng_frames(data: bytes) -> int:
 
 
 def encode_apng(
-    frames: Sequence[Image.Image | np.ndarray], durations_ms: Sequence[int], *, loop: int = 0, optimize: bool = True
+    frames: Sequence[Image.Image | np.ndarray], durations_ms: Sequence[int], *, loop: int = 0,
+    optimize: bool | str = "fast",
 ) -> bytes:
     """Encodes frames as APNG bytes (see `write_apng`).
 
@@ -76,6 +90,9 @@ def encode_apng(
     single PLTE/tRNS, taken from the first frame).
     """
     images = validate_frames(frames, durations_ms)
+    compress_level, oxipng_options = EFFORT[effort_level(optimize)]
+    if optimize == "fast" and len(images) * images[0].width * images[0].height > FAST_OXIPNG_PIXELS:
+        oxipng_options = None
     if loop < 0 or loop > 0xFFFFFFFF:
         raise ValueError(f"loop must be >= 0 (0 = forever), got {loop}")
     animation = apng.APNG(num_plays=int(loop))
@@ -83,13 +100,15 @@ def encode_apng(
         if image.mode not in ("RGBA", "P"):
             image = image.convert("RGBA")
         buf = io.BytesIO()
-        image.save(buf, "PNG", compress_level=6 if optimize else 9)
+        image.save(buf, "PNG", compress_level=compress_level)
         num, den = _delay(int(ms))
         animation.append(apng.PNG.from_bytes(buf.getvalue()), delay=num, delay_den=den, depose_op=0, blend_op=0)
     data = animation.to_bytes()
-    if optimize:
+    if oxipng_options is not None:
+        import oxipng  # only when optimising: it is a Rust extension that takes a while to load
+
         try:
-            smaller = oxipng.optimize_from_memory(data, level=OXIPNG_LEVEL)
+            smaller = oxipng.optimize_from_memory(data, **oxipng_options)
         except Exception as exc:  # oxipng raises its own PngError; a failed optimisation is not fatal
             logger.warning("oxipng failed (%s); keeping the unoptimised APNG", exc)
         else:
@@ -106,7 +125,7 @@ def write_apng(
     path: str | os.PathLike,
     loop: int = 0,
     *,
-    optimize: bool = True,
+    optimize: bool | str = "fast",
 ) -> Path:
     """Writes an animated PNG with exactly ``len(frames)`` frames, atomically.
 
@@ -116,7 +135,8 @@ def write_apng(
         durations_ms: one duration per frame, in ms (stored as ms/1000 s).
         path: output file.
         loop: number of plays; 0 = forever.
-        optimize: run oxipng's lossless optimisation (all frames kept; verified).
+        optimize: lossless effort, ``"none"``, ``"fast"`` (default: oxipng on small animations only) or ``"max"``
+            (oxipng level 2 always; can take many times the render on large images). All frames are kept (verified).
 
     Returns:
         ``path`` as a ``Path``.

@@ -28,17 +28,38 @@ def check_output_path(path: str | os.PathLike) -> Path:
     return path
 
 
+def _umask() -> int:
+    # os.umask can only be read by setting it, which races with other threads; Linux shows it in /proc.
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def output_mode() -> int:
+    """The permissions any tool's new file gets: ``0o666`` minus the process umask (mkstemp's are ``0o600``)."""
+    return 0o666 & ~_umask()
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     """Yields a temporary path next to ``path``; on success renames it to ``path``, on error deletes it.
 
-    So a reader never sees a half-written file, and a failed write leaves nothing behind.
+    So a reader never sees a half-written file, and a failed write leaves nothing behind. The file gets
+    `output_mode` permissions, as if it had been created with ``open``.
     """
     path = check_output_path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, output_mode())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -20,13 +20,13 @@ from PIL import Image
 
 from .apng_write import validate_frames
 from .atomic import check_output_path, write_bytes_atomic
+from .formats import GIF_MAX_FPS
 from .gif_decode import parse_gif
 from .palette import quantize_frames, threshold_alpha
 
 logger = logging.getLogger(__name__)
 
 GIF_ALPHA_THRESHOLD = 128  # alpha >= 128 becomes opaque, alpha < 128 fully transparent
-GIF_MAX_FPS = 50.0  # browsers play delays under 20 ms (2 cs) slower, typically at 100 ms
 GIF_DISPOSAL = 2  # restore to background: each frame starts from a clear canvas
 
 

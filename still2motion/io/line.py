@@ -21,6 +21,7 @@ from PIL import Image
 
 from .apng_write import encode_apng, validate_frames
 from .atomic import check_output_path, write_bytes_atomic
+from .formats import fit_size
 from .letterbox import letterbox_box, resize_rgba
 from .palette import quantize_frames
 from .tensor import is_pixel_art
@@ -61,27 +62,8 @@ def line_size(width: int, height: int) -> tuple[int, int]:
     Returns:
         ``(w, h)`` in pixels.
     """
-    if width < 1 or height < 1:
-        raise ValueError(f"width and height must be >= 1, got {width}x{height}")
-    lim = LINE_LIMITS
-    if width * lim.max_height >= height * lim.max_width:  # width-limited
-        return lim.max_width, max(1, min(lim.max_height, round(height * lim.max_width / width)))
-    return max(1, min(lim.max_width, round(width * lim.max_height / height))), lim.max_height
+    return fit_size(width, height, (LINE_LIMITS.max_width, LINE_LIMITS.max_height))
 
-
-
-def render_size(format: str, width: int, height: int) -> tuple[int, int] | None:
-    """The size to render a ``width x height`` image at for ``format``, so nothing is resized twice.
-
-    ``"line"``: `line_size`; ``"line-main"``: the longer side 240 px, aspect kept (the writer letterboxes it into
-    240x240); any other format: ``None`` (the input's own size).
-    """
-    if format == "line":
-        return line_size(width, height)
-    if format == "line-main":
-        scale = LINE_LIMITS.main_size / max(width, height)
-        return (max(1, round(width * scale)), max(1, round(height * scale)))
-    return None
 
 def _fit(images: list[Image.Image], main: bool) -> list[np.ndarray]:
     frames = [im.convert("RGBA") for im in images]

@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -94,7 +95,93 @@ def _decode_animated(data: bytes, name: str, max_pixels: int, max_frames: int, f
     return None
 
 
-def read_image(source: str | os.PathLike | Image.Image, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ReadResult:
+@dataclass
+class Loaded:
+    """An image whose header has been read and checked, nothing decoded yet (see `load_image`).
+
+    Attributes:
+        name: the file name (or ``"the image"`` / ``"the array"``) for messages.
+        size: ``(width, height)`` as it will be decoded: EXIF orientation already applied.
+        data: the file's bytes (``None`` for an image given in memory).
+        image: the in-memory image (``None`` for a file).
+    """
+
+    name: str
+    size: tuple[int, int]
+    data: bytes | None = None
+    image: Image.Image | None = None
+
+
+_ROTATED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
+
+
+def _from_array(array: np.ndarray) -> Image.Image:
+    if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] not in (3, 4):
+        raise ValueError(f"an image array must be uint8 (H, W, 3) or (H, W, 4), got {array.dtype} {array.shape}")
+    return Image.fromarray(np.ascontiguousarray(array), "RGBA" if array.shape[2] == 4 else "RGB")
+
+
+def _png_gif_size(data: bytes) -> tuple[int, int] | None:
+    if data.startswith(PNG_SIGNATURE) and len(data) >= 24 and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
+        return int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
+    return None
+
+
+def load_image(source: str | os.PathLike | Image.Image | np.ndarray, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded:
+    """Reads a file's bytes once and checks its header (pixel count) before anything is decoded.
+
+    Args:
+        source: a path, a PIL image, or a ``np.uint8`` array ``(H, W, 3)`` (RGB) or ``(H, W, 4)`` (straight RGBA).
+        max_pixels: refuse images with more pixels than this.
+
+    Raises:
+        FileNotFoundError, ValueError, TypeError: as `read_image`.
+    """
+    if isinstance(source, np.ndarray):
+        source = _from_array(source)
+        source.filename = "the array"
+    if isinstance(source, Image.Image):
+        name = getattr(source, "filename", "") or "the image"
+        width, height = source.size
+        if width * height > max_pixels:
+            raise _fail(name, f"image is {width}x{height} = {width * height} pixels, more than the limit of {max_pixels} (max_pixels)")
+        orientation = source.getexif().get(0x0112, 1) if source.format in ("JPEG", "WEBP", "PNG", "TIFF") else 1
+        return Loaded(name, (height, width) if orientation in _ROTATED else (width, height), image=source)
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(f"source must be a path, a PIL.Image.Image or a uint8 numpy array, got {type(source).__name__}")
+    data, _ = _load_bytes(source)
+    own = _png_gif_size(data)  # our own header parse first: Pillow's bomb error does not say the size
+    if own is not None:
+        try:
+            check_pixels(*own, max_pixels)
+        except ValueError as exc:
+            raise _fail(str(source), str(exc)) from None
+    with _open_pillow(data, str(source), max_pixels) as image:
+        width, height = image.size
+        try:
+            orientation = image.getexif().get(0x0112, 1) if image.format in ("JPEG", "WEBP", "PNG", "TIFF") else 1
+        except Exception:  # a broken EXIF block is not this check's business; decoding reports real damage
+            orientation = 1
+    return Loaded(str(source), (height, width) if orientation in _ROTATED else (width, height), data=data)
+
+
+def decode_image(loaded: Loaded, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ReadResult:
+    """Decodes what `load_image` checked: the still (or the first frame of an animation) as straight RGBA."""
+    if loaded.image is not None:
+        source = loaded.image
+        return ReadResult(_decode_still(source, loaded.name), int(getattr(source, "n_frames", 1)), source.format)
+    animated = _decode_animated(loaded.data, loaded.name, max_pixels, 2**31, first_only=True)  # no frame limit for a still
+    if animated is not None:
+        anim, n_frames, fmt = animated
+        return ReadResult(Image.fromarray(anim.frames[0], "RGBA"), n_frames, fmt)
+    with _open_pillow(loaded.data, loaded.name, max_pixels) as image:
+        n_frames = int(getattr(image, "n_frames", 1))
+        return ReadResult(_decode_still(image, loaded.name), n_frames, image.format)
+
+
+def read_image(source: str | os.PathLike | Image.Image | np.ndarray, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ReadResult:
     """Reads a still image (or the first frame of an animation) as straight RGBA.
 
     Supports PNG, APNG, JPEG, WebP (animated too), BMP, GIF and anything else Pillow opens. EXIF
@@ -102,7 +189,8 @@ def read_image(source: str | os.PathLike | Image.Image, *, max_pixels: int = DEF
     count is checked from the header, before any pixel is decoded.
 
     Args:
-        source: a path, or an already opened ``PIL.Image.Image`` (its current frame is used).
+        source: a path, an already opened ``PIL.Image.Image`` (its current frame is used), or a ``np.uint8`` array
+            ``(H, W, 3)`` / ``(H, W, 4)``.
         max_pixels: refuse images with more pixels than this.
 
     Returns:
@@ -113,24 +201,9 @@ def read_image(source: str | os.PathLike | Image.Image, *, max_pixels: int = DEF
         FileNotFoundError: ``source`` does not exist.
         ValueError: empty file, not an image, truncated or corrupt, or more than ``max_pixels`` pixels;
             the message is one line naming the file.
-        TypeError: ``source`` is neither a path nor a PIL image.
+        TypeError: ``source`` is neither a path, a PIL image nor an array.
     """
-    if isinstance(source, Image.Image):
-        name = getattr(source, "filename", "") or "<image>"
-        width, height = source.size
-        if width * height > max_pixels:
-            raise _fail(name, f"image is {width}x{height} = {width * height} pixels, more than the limit of {max_pixels} (max_pixels)")
-        return ReadResult(_decode_still(source, name), int(getattr(source, "n_frames", 1)), source.format)
-    if not isinstance(source, (str, os.PathLike)):
-        raise TypeError(f"source must be a path or a PIL.Image.Image, got {type(source).__name__}")
-    data, name = _load_bytes(source)
-    animated = _decode_animated(data, str(source), max_pixels, 2**31, first_only=True)  # no frame limit for a still
-    if animated is not None:
-        anim, n_frames, fmt = animated
-        return ReadResult(Image.fromarray(anim.frames[0], "RGBA"), n_frames, fmt)
-    with _open_pillow(data, str(source), max_pixels) as image:
-        n_frames = int(getattr(image, "n_frames", 1))
-        return ReadResult(_decode_still(image, str(source)), n_frames, image.format)
+    return decode_image(load_image(source, max_pixels=max_pixels), max_pixels=max_pixels)
 
 
 def read_size(source: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:

@@ -6,7 +6,7 @@
 set -euo pipefail
 C=${STILL2MOTION_CACHE:-$HOME/.cache/still2motion}
 COMMON=(--data_dir "$C/pack64" --resolution 64 --train_batch_size 16 --frames_per_clip 4 --best_of_k 4
-        --lambda_energy 0.1 --lambda_mask_alpha 0 --lambda_gan 0.05 --lambda_temporal 0.05
+        --lambda_energy 0.1 --lambda_front_share 0 --lambda_gan 0.05 --lambda_temporal 0.05
         --learning_rate 4e-4 --discr_learning_rate 2e-4 --use_ema --ema_decay 0.998 --mixed_precision bf16
         --max_train_steps 1000 --max_train_time_minutes 80 --checkpointing_steps 200 --checkpoints_total_limit 2
         --report_to tensorboard --seed 0)

@@ -11,7 +11,7 @@ python train/fit_motion.py --data_dir "$C/data" --split train,val --output "$C/m
 
 # 3. Stage 2: regress the fitted motion (best of 4 noise draws) + reconstruction + energy matching + small GAN terms.
 FLAGS=(--resolution 64 --train_batch_size 16 --frames_per_clip 4 --best_of_k 4
-       --motion_targets "$C/motions.safetensors" --lambda_motion 1.0 --lambda_energy 0.1 --lambda_mask_alpha 0
+       --motion_targets "$C/motions.safetensors" --lambda_motion 1.0 --lambda_energy 0.1 --lambda_front_share 0
        --lambda_gan 0.05 --lambda_temporal 0.05 --learning_rate 4e-4 --discr_learning_rate 2e-4
        --use_ema --ema_decay 0.998 --mixed_precision bf16 --max_train_steps 100000 --max_train_time_minutes 55
        --checkpointing_steps 200 --checkpoints_total_limit 2 --report_to tensorboard --seed 0)

@@ -1,16 +1,21 @@
-"""Parsers for the Debian game-data packages the training set is cut from (see docs/training-data.md).
+"""Parsers for the Debian game-data packages the training set is cut from (see docs/data-sources.md).
 
-Each source module has ``find_sequences(extract_root, source) -> list[SeqSpec]`` and
-``load(spec) -> (frames, md5)``; ``fetch.PACKAGES`` says which package and members each one needs.
+Each source module has ``PACKAGE`` (the Debian package, members to extract, art licence, whether it may train),
+``find_sequences(extract_root, source) -> list[SeqSpec]`` and ``load(spec) -> (frames, md5)``. Adding a source is
+one module plus one line in ``SOURCES``.
 """
 
 from __future__ import annotations
 
 from types import ModuleType
 
-from . import flare, supertux, wesnoth, widelands
+from . import blobwars, btanks, caveexpress, flare, freedink, freedroidrpg, hedgewars, supertux, wesnoth, widelands
 from .common import SeqSpec
 
-SOURCES: dict[str, ModuleType] = {"widelands": widelands, "wesnoth": wesnoth, "flare": flare, "supertux": supertux}
+SOURCES: dict[str, ModuleType] = {
+    "widelands": widelands, "wesnoth": wesnoth, "flare": flare, "supertux": supertux,
+    "freedroidrpg": freedroidrpg, "hedgewars": hedgewars, "freedink": freedink, "btanks": btanks,
+    "caveexpress": caveexpress, "blobwars": blobwars,
+}
 
 __all__ = ["SOURCES", "SeqSpec"]

@@ -17,6 +17,21 @@ import numpy as np
 from PIL import Image
 
 
+@dataclass(frozen=True)
+class Package:
+    """A Debian package: the version verified in DATA.md, the members worth extracting, and the art licence.
+
+    ``training`` is False for a source whose art licence does not fit the licence of the trained weights
+    (GPL-3.0-or-later): its characters go to the evaluation-only splits (``build_dataset.split_of``).
+    """
+
+    name: str
+    version: str
+    members: tuple[str, ...]
+    license: str
+    training: bool = True
+
+
 @dataclass
 class SeqSpec:
     """One candidate sequence, as found on disk (before loading pixels).
@@ -112,6 +127,42 @@ def apply_player_color(frame: np.ndarray, mask: np.ndarray, color: tuple[int, in
     out = frame.copy()
     out[..., :3] = np.clip(np.rint((rgb * (1 - m[..., None]) + tinted * m[..., None]) * 255), 0, 255).astype(np.uint8)
     return out
+
+
+def color_key(frame: np.ndarray, rgb: tuple[int, int, int]) -> np.ndarray:
+    """Makes every pixel of exactly colour ``rgb`` transparent (and black), as colour-keyed engines draw them."""
+    out = frame.copy()
+    hit = (out[..., :3] == np.asarray(rgb, np.uint8)).all(axis=-1)
+    out[hit] = 0
+    return out
+
+
+def paste_at(crops: list[np.ndarray], corners: list[tuple[int, int]]) -> list[np.ndarray]:
+    """Pastes each crop with its top-left corner at ``corners[i] = (x, y)`` of one shared coordinate system.
+
+    Returns one frame per crop, all on the smallest canvas holding every crop (straight RGBA ``uint8``); a sprite
+    drawn at ``position + offset`` by its engine keeps its position from frame to frame.
+    """
+    if not crops or len(crops) != len(corners):
+        raise ValueError(f"need one corner per crop, got {len(crops)} crops and {len(corners)} corners")
+    left = min(x for x, _ in corners)
+    top = min(y for _, y in corners)
+    width = max(x + c.shape[1] for c, (x, _) in zip(crops, corners)) - left
+    height = max(y + c.shape[0] for c, (_, y) in zip(crops, corners)) - top
+    frames = []
+    for crop, (x, y) in zip(crops, corners):
+        canvas = np.zeros((height, width, 4), np.uint8)
+        canvas[y - top : y - top + crop.shape[0], x - left : x - left + crop.shape[1]] = crop
+        frames.append(clear_transparent(canvas))
+    return frames
+
+
+def grid_cells(sheet: np.ndarray, cell_w: int, cell_h: int, column_major: bool = False) -> list[np.ndarray]:
+    """Cuts a sheet into ``cell_w x cell_h`` cells, row by row (or column by column); partial cells are dropped."""
+    rows, cols = sheet.shape[0] // cell_h, sheet.shape[1] // cell_w
+    order = [(r, c) for c in range(cols) for r in range(rows)] if column_major else [
+        (r, c) for r in range(rows) for c in range(cols)]
+    return [sheet[r * cell_h : (r + 1) * cell_h, c * cell_w : (c + 1) * cell_w] for r, c in order]
 
 
 def safe_name(text: str) -> str:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
+
+from . import SOURCES
+from .common import Package
 
 logger = logging.getLogger(__name__)
 
@@ -20,32 +22,8 @@ class FetchError(RuntimeError):
     """A package could not be downloaded or extracted; the message is one line naming it."""
 
 
-@dataclass(frozen=True)
-class Package:
-    """A Debian package, the version verified in DATA.md, the members worth extracting, and the art licence."""
-
-    name: str
-    version: str
-    members: tuple[str, ...]
-    license: str
-
-
-PACKAGES: dict[str, Package] = {
-    "widelands": Package("widelands-data", "2:1.1-3", (
-        "./usr/share/games/widelands/data/tribes/*", "./usr/share/games/widelands/data/world/*",
-        "./usr/share/doc/widelands-data/copyright"), "GPL-2.0-or-later"),
-    "wesnoth": Package("wesnoth-1.16-data", "1:1.16.9-1", (
-        "./usr/share/games/wesnoth/1.16/data/core/images/units/*",
-        "./usr/share/games/wesnoth/1.16/data/core/team-colors.cfg",
-        "./usr/share/doc/wesnoth-1.16-data/copyright"), "GPL-2.0-or-later"),
-    "flare": Package("flare-game", "1.14-1", (
-        "./usr/share/games/flare/mods/*/animations/*", "./usr/share/games/flare/mods/*/images/*",
-        "./usr/share/doc/flare-game/copyright"), "CC-BY-SA-3.0-or-later"),
-    "supertux": Package("supertux-data", "0.6.3-2", tuple(
-        f"./usr/share/games/supertux2/images/{d}/*" for d in ("creatures", "objects", "powerups", "worldmap",
-                                                             "particles")) + (
-        "./usr/share/doc/supertux-data/copyright",), "GPL-3.0-or-later"),
-}
+# The one registry is ``train.sources.SOURCES``; each source module declares its own ``PACKAGE``.
+PACKAGES: dict[str, Package] = {name: module.PACKAGE for name, module in SOURCES.items()}
 
 
 def _run(cmd: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -15,8 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import SeqSpec, clear_transparent, frames_md5, open_rgba
+from .common import Package, SeqSpec, clear_transparent, frames_md5, open_rgba
 
+PACKAGE = Package("flare-game", "1.14-1", (
+    "./usr/share/games/flare/mods/*/animations/*", "./usr/share/games/flare/mods/*/images/*",
+    "./usr/share/doc/flare-game/copyright"), "CC-BY-SA-3.0-or-later")
 MODS_DIR = "usr/share/games/flare/mods"
 LOOP_TYPES = ("looped", "back_forth")
 NON_LOOP = re.compile(r"hit|die|critdie")  # reactions typed "looped" in a few files

@@ -14,8 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import SeqSpec, clear_transparent, frames_md5, open_rgba
+from .common import Package, SeqSpec, clear_transparent, frames_md5, open_rgba
 
+PACKAGE = Package("supertux-data", "0.6.3-2", tuple(
+    f"./usr/share/games/supertux2/images/{d}/*" for d in ("creatures", "objects", "powerups", "worldmap", "particles")) + (
+    "./usr/share/doc/supertux-data/copyright",), "GPL-3.0-or-later")
 IMAGES_DIR = "usr/share/games/supertux2/images"
 DEFAULT_FPS = 10.0
 NON_LOOP = re.compile(r"squish|melt|die|dead|death|explo|break|broke|shatter|gameover|hurt|fall|jump|land|spawn|"

@@ -12,8 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import SeqSpec, clear_transparent, frames_md5, open_rgba, pad_centered, seq_rng
+from .common import Package, SeqSpec, clear_transparent, frames_md5, open_rgba, pad_centered, seq_rng
 
+PACKAGE = Package("wesnoth-1.16-data", "1:1.16.9-1", (
+    "./usr/share/games/wesnoth/1.16/data/core/images/units/*",
+    "./usr/share/games/wesnoth/1.16/data/core/team-colors.cfg",
+    "./usr/share/doc/wesnoth-1.16-data/copyright"), "GPL-2.0-or-later")
 UNITS_DIR = "usr/share/games/wesnoth/1.16/data/core/images/units"
 TEAM_COLORS_CFG = "usr/share/games/wesnoth/1.16/data/core/team-colors.cfg"
 FRAME_NAME = re.compile(r"^(?P<seq>.+?)-?(?P<idx>\d+)\.png$")

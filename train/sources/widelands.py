@@ -13,8 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import SeqSpec, apply_player_color, clear_transparent, frames_md5, open_rgba, seq_rng
+from .common import Package, SeqSpec, apply_player_color, clear_transparent, frames_md5, open_rgba, seq_rng
 
+PACKAGE = Package("widelands-data", "2:1.1-3", (
+    "./usr/share/games/widelands/data/tribes/*", "./usr/share/games/widelands/data/world/*",
+    "./usr/share/doc/widelands-data/copyright"), "GPL-2.0-or-later")
 logger = logging.getLogger(__name__)
 
 DATA_DIR = "usr/share/games/widelands/data"
