@@ -172,6 +172,7 @@ def measure_realism(rows: dict[str, Animate], sequences: list[Sequence], *, data
     """
     config = config or RealismConfig()
     characters = characters_of(data_dir, [s.seq for s in sequences])
+    characters.update({s.seq: s.character for s in sequences if getattr(s, "character", "")})  # the split's own
     loops = load_loops(sequences, characters, config.loops)
     count = len({lp.character for lp in loops})
     if count < 2:
