@@ -4,7 +4,7 @@
         --output_dir OUT [--sources supertux] [--baseline static] [--baseline random-motion --motions FILE] \\
         [--baseline ceiling:today --fits F] [--baseline ceiling:coherent --coherent_fits F] \\
         [--baseline retrieval --bank F] [--baseline blind:bob --amplitudes 0.02,0.06,0.1] [--seeds 4] \\
-        [--bootstrap 1000] [--max_sequences N] [--seed 0] [--contact_sheets 16] [--strength 1.0]
+        [--bootstrap 1000] [--max_sequences N] [--seed 0] [--contact_sheets 16] [--strength 1.0] [--realism [LOOPS]]
 
 The unseen-style protocol (docs/evaluation.md): ``--sources supertux --split unseen-val`` (iterate) or
 ``unseen-test`` (once per shipped model); ``--split train --max_sequences N`` scores every k-th training loop.
@@ -27,7 +27,8 @@ Outputs, in ``OUT``:
          "per_source": {source: {metric: {"mean", "median"}}}, "per_source_n": {source: sequences},
          "items": [{"seq", "source", "num_frames", "size": [w, h], "seconds", <metric>: value, ...}]}},
      "real": {"n", "overall": {"seam_ratio" | "motion_energy": {"mean", "median"}}, "per_source", "per_source_n",
-              "items": [{"seq", "source", "seam_ratio", "motion_energy"}]}}
+              "items": [{"seq", "source", "seam_ratio", "motion_energy"}]},
+     "realism": with --realism only: two-sample test accuracies per row (train/realism.py's measure_realism)}
 
   Metrics are ``train.metrics.METRICS`` (l1, psnr, phase_l1, motion_energy, motion_ratio, alive, seam_ratio,
   first_frame_l1, first_frame_exact, sharpness_ratio, alpha_iou) plus ``seconds`` (generation time per sequence).
@@ -37,6 +38,7 @@ Outputs, in ``OUT``:
   loop's ``kind`` (``train/loop_kinds.py``); model rows with ``--seeds`` > 1 add ``best_phase_l1`` and ``diversity``.
   ``"protocol"``: the summary with character-bootstrap intervals, per source and per kind, and the blind-curve
   verdicts (``train/protocol_report.py``).
+- ``realism.md`` (with ``--realism``): the realism table.
 - ``metrics.md``: the same numbers as a Markdown table, rows = models and baselines, plus the real loops' seam ratio.
 - ``contact/<row>_<i>.png``: for ``--contact_sheets`` sequences spread over the split (``i`` is the sequence's
   index), the input and the real loop above the generated loop, upscaled with NEAREST.
@@ -67,6 +69,7 @@ from train.eval_report import build_report, contact_sheet, slug, write_report  #
 from train.eval_rows import Row, build_rows, check_baseline, training_sequences  # noqa: E402
 from train.loop_kinds import loop_kinds  # noqa: E402
 from train.metrics import best_of, score_clip, score_real, seed_diversity  # noqa: E402
+from train.realism import loops_arg, realism_for_rows, write_realism  # noqa: E402
 from train.sequences import SPLITS, Sequence, list_sequences, select  # noqa: E402
 
 logger = logging.getLogger("evaluate")
@@ -107,6 +110,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", default="cpu", help="device the models run on")
     p.add_argument("--strength", type=float, default=1.0,
                    help="motion strength of every --model row (animate's strength; 1 = the model's own motion_scale)")
+    p.add_argument("--realism", type=loops_arg, nargs="?", const=120, metavar="LOOPS",
+                   help="also run the realism tests (train/realism.py) on LOOPS sequences per row (default 120)")
     return p.parse_args(argv)
 
 
@@ -202,6 +207,7 @@ def _main(argv: list[str] | None) -> int:
         contact_dir = args.output_dir / "contact"
         contact_dir.mkdir(parents=True, exist_ok=True)
         results, real_items = evaluate(rows, sequences, sheets, contact_dir, kinds)
+        realism = realism_for_rows(rows, sequences, args) if args.realism else None
     except (FileNotFoundError, ValueError) as exc:
         print(f"evaluate.py: error: {exc}", file=sys.stderr)
         return 1
@@ -209,8 +215,12 @@ def _main(argv: list[str] | None) -> int:
         results, real_items, models=list(args.model), split=args.split, data_dir=str(args.data_dir), seed=args.seed,
         strength=args.strength, draws=args.bootstrap, sources=args.sources,
     )
+    if realism is not None:
+        report["realism"] = realism
     json_path, md_path = write_report(report, args.output_dir)
     print(md_path.read_text())
+    if realism is not None:
+        print(write_realism(realism, args.output_dir).read_text())
     print(f"wrote {json_path}, {md_path} and {len(sheets) * len(rows)} contact sheets in {contact_dir}")
     return 0
 

@@ -20,6 +20,7 @@ import torch
 
 from still2motion.compact_pack import is_compact_pack, read_header
 from train.metrics import METRICS
+from train.realism import realism_markdown
 
 NUMBER_FORMAT = "{:.6g}"  # how metrics are written in the card (tests parse them back)
 CACHE = Path.home() / ".cache" / "still2motion"
@@ -105,6 +106,13 @@ def metrics_table(metrics: dict | None) -> list[str]:
     return lines
 
 
+def realism_table(metrics: dict | None) -> list[str]:
+    """The realism tests of a ``metrics.json`` (``evaluate.py --realism``) as Markdown lines; ``[]`` without them."""
+    if not metrics or not metrics.get("realism"):
+        return []
+    return ["", "### Realism", "", *realism_markdown(metrics["realism"]).splitlines()]
+
+
 def render_card(*, generator_type: str, config: dict, metrics: dict | None, sources: list[dict], info: dict,
                 license: str | None = None, extra_sections: list[str] | None = None) -> str:
     """The card's Markdown. ``info``: ``steps``, ``hardware``, ``wall_time_minutes``, ``data_dir``, ``command``.
@@ -144,7 +152,7 @@ def render_card(*, generator_type: str, config: dict, metrics: dict | None, sour
         body += ["", f"The weights were trained on art under: {', '.join(licenses)}. Check those terms before redistributing."]
     else:
         body.append("No data manifest was found (a user folder): the data's licences are those of its owner.")
-    body += ["", "## Metrics", "", *metrics_table(metrics), ""]
+    body += ["", "## Metrics", "", *metrics_table(metrics), *realism_table(metrics), ""]
     body += extra_sections or []
     return "\n".join(front + [""] + body)
 

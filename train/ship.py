@@ -94,7 +94,7 @@ def main(argv=None) -> int:
             return 1
     extra = []
     for title, _, report in extras:
-        extra += [f"### {title}", "", *model_card.metrics_table(report), ""]
+        extra += [f"### {title}", "", *model_card.metrics_table(report), *model_card.realism_table(report), ""]
     notes = ["## Licence", "", LICENSE_NOTE, ""]
     if args.notes:
         notes += ["## Notes", "", *args.notes, ""]
