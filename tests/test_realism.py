@@ -27,6 +27,16 @@ TINY = RealismConfig(loops=10**6, folds=4, repeats=2, pixel_repeats=1, fit_steps
                      critic=CriticConfig(size=32, epochs=30, width=8))
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Many tiny fits and critic steps: one intra-op thread. With two, a busy second core made them ~10x slower
+    (8 min instead of 50 s for this file on the shared machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def as_loops(data, prefix="s"):
     return [Loop(f"{prefix}{i}", character, frames, 8.0) for i, (character, frames) in enumerate(data)]
 
