@@ -15,8 +15,8 @@ through the normal CDF), so each seed is a distinct clean motion; a zero noise v
 ``Still2Motion.sample_noise``) takes the most likely class.
 
 Coordinates follow ``train/coherent_fit.py`` (``u = (x - pivot) / h`` in the silhouette's box, flow over the box in
-box heights, masks over height): ``coherent_motion`` is the same conversion as ``coherent_fit.to_motion`` (a test keeps
-them equal), written here because the package does not import ``train``.
+box heights, masks over height): ``coherent_motion`` is that conversion, and ``coherent_fit.to_motion`` and
+``train/silhouette.py`` call this module's functions (``train`` uses the package, never the reverse).
 """
 
 from __future__ import annotations

@@ -39,11 +39,13 @@ def close(a: Motion, b: Motion) -> bool:
     return all(torch.allclose(getattr(a, k), getattr(b, k), atol=1e-5) for k in ("masks", "affine", "flow"))
 
 
-def test_package_conversion_equals_the_coherent_fit():
-    canvas = torch.cat([sprite(), torch.zeros(1, 4, 32, 32)])  # a sprite, and an empty canvas
-    assert torch.equal(alpha_box(canvas), silhouette.alpha_box(canvas))
+def test_package_conversion_is_the_coherent_fits():
+    canvas = torch.cat([sprite(), torch.zeros(1, 4, 32, 32)])  # a sprite (rows 6..26, columns 11..19), an empty canvas
+    expected = torch.tensor([[11, 6, 20, 27], [0, 0, 32, 32]], dtype=torch.float32) * 2 / 32 - 1
+    assert torch.equal(alpha_box(canvas), expected)
+    assert silhouette.alpha_box is alpha_box  # train/ uses the package's
     c = table()
-    boxes = silhouette.alpha_box(torch.cat([sprite()] * V))
+    boxes = alpha_box(torch.cat([sprite()] * V))
     assert close(coherent_motion(c.masks, c.affine, c.flow, boxes), to_motion(c, boxes))
 
 

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 if __package__ in (None, ""):  # run as a script: import `train` from the repo root
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from still2motion.motion import Motion, layer_images, render  # noqa: E402
+from still2motion.vocab_head import coherent_motion  # noqa: E402
 from train import silhouette  # noqa: E402
 from train.fit_motion import fit_all, load_clips, scored_every  # noqa: E402
 from train.motion_targets import save_targets  # noqa: E402
@@ -51,32 +51,15 @@ class Coherent:
     flow: torch.Tensor
 
 
-def canvas_points(size: int) -> torch.Tensor:
-    """Canvas coordinates of the cell centres of a ``size``² map spanning the canvas: ``(size, size, 2)``."""
-    lin = (torch.arange(size, dtype=torch.float32) * 2 + 1) / size - 1
-    ys, xs = torch.meshgrid(lin, lin, indexing="ij")
-    return torch.stack((xs, ys), dim=-1)
-
-
 def to_motion(c: Coherent, boxes: torch.Tensor, canvas_grid: int = 16) -> Motion:
     """The canvas ``Motion`` of coherent parameters placed on silhouettes ``boxes (B, 4)`` (``silhouette.alpha_box``).
 
     Affine: ``S(x) = x + L (x - pivot) + h t`` in canvas units for ``u -> u + L u + t`` in silhouette units, coefficient
     by coefficient. Masks and flow: their box maps resampled at the centres of a ``canvas_grid``² canvas map (border
-    values outside the box).
+    values outside the box). The conversion itself is the package's (``still2motion.vocab_head.coherent_motion``), so
+    the fits and the vocabulary head place a motion on a silhouette the same way.
     """
-    B, K = c.affine.shape[:2]
-    pivot, h = silhouette.pivot_and_height(boxes)  # (B, 2), (B,)
-    grid = silhouette.box_grid(boxes, canvas_points(canvas_grid).expand(B, -1, -1, -1))  # (B, G, G, 2)
-    height_maps = c.masks.unsqueeze(-1)  # (B, K, Nh, 1): a column over the box, top to base
-    masks = torch.softmax(F.grid_sample(height_maps, grid, padding_mode="border", align_corners=False), dim=1)
-    flow_maps = c.flow.flatten(1, 4)  # (B, K*2*M*2, F, F)
-    flow = F.grid_sample(flow_maps, grid, padding_mode="border", align_corners=False)
-    flow = flow.view(*c.flow.shape[:5], canvas_grid, canvas_grid) * h.view(B, 1, 1, 1, 1, 1, 1)
-    linear = c.affine[:, :, [A, B_, C, D]].unflatten(2, (2, 2))  # (B, K, 2, 2, M, 2)
-    shift = c.affine[:, :, [TX, TY]] * h.view(B, 1, 1, 1, 1) - torch.einsum("bkijmc,bj->bkimc", linear, pivot)
-    affine = torch.cat((linear, shift.unsqueeze(3)), dim=3).flatten(2, 3)  # (B, K, 6, M, 2)
-    return Motion(masks, affine, flow)
+    return coherent_motion(c.masks, c.affine, c.flow, boxes, canvas_grid)
 
 
 def initial(B: int, args) -> Coherent:

@@ -11,39 +11,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-ALPHA_MIN = 0.1  # alpha above this belongs to the silhouette
+# the box of the silhouette (alpha above vocab_head.ALPHA_MIN) in canvas units, pixel edges included, the whole canvas where
+# nothing is opaque: the package's own, which the vocabulary head uses too
+from still2motion.vocab_head import alpha_box  # noqa: F401  (re-exported)
+
 SHAPE_SIZE = 8  # the silhouette's alpha, cropped to its box, is compared at SHAPE_SIZE x SHAPE_SIZE
-
-
-def alpha_box(canvas: torch.Tensor) -> torch.Tensor:
-    """Bounding box of the silhouette in canvas coordinates: ``(B, 4, R, R)`` -> ``(B, 4)`` = ``(x0, y0, x1, y1)``.
-
-    Pixel edges are included (a box of one pixel is ``2 / R`` wide). A frame with no alpha above ``ALPHA_MIN``
-    gets the whole canvas.
-    """
-    B, _, R, _ = canvas.shape
-    inside = canvas[:, 3] > ALPHA_MIN  # (B, R, R)
-    boxes = torch.tensor([-1.0, -1.0, 1.0, 1.0]).repeat(B, 1)
-    for b in range(B):
-        rows, cols = inside[b].any(dim=1).nonzero()[:, 0], inside[b].any(dim=0).nonzero()[:, 0]
-        if rows.numel():
-            edges = torch.stack((cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)).float()
-            boxes[b] = 2 * edges / R - 1
-    return boxes
-
-
-def pivot_and_height(boxes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The base centre ``(B, 2)`` (x centre, bottom y) and the height ``(B,)`` of each box, canvas units."""
-    pivot = torch.stack(((boxes[:, 0] + boxes[:, 2]) / 2, boxes[:, 3]), dim=1)
-    return pivot, (boxes[:, 3] - boxes[:, 1]).clamp_min(1e-3)
-
-
-def box_grid(boxes: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-    """Canvas points ``(B, ..., 2)`` -> ``grid_sample`` coordinates of maps that span each box exactly."""
-    centre = (boxes[:, :2] + boxes[:, 2:]) / 2
-    half = ((boxes[:, 2:] - boxes[:, :2]) / 2).clamp_min(1e-3)
-    shape = (points.shape[0],) + (1,) * (points.ndim - 2) + (2,)
-    return (points - centre.view(shape)) / half.view(shape)
 
 
 def features(canvas: torch.Tensor) -> torch.Tensor:
