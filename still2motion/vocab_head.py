@@ -156,8 +156,9 @@ class VocabHead(nn.Module):
     def forward(self, features: torch.Tensor, canvas: torch.Tensor, noise: torch.Tensor,
                 classes: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, Motion]:
         """``features (B, in_features)`` of letterboxed ``canvas (B, 4, R, R)``: ``(logits (B, 2V), residual (B, 6),
-        motion)``. ``classes (B,)`` renders given classes (training on each loop's best entry); else ``choose``."""
+        motion)``. ``classes (B,)`` renders given classes (training on each loop's best entry) where they are ``>= 0``;
+        ``choose`` picks the rest (all of them without ``classes``)."""
         logits, residual = self.score(features), self.residual(features)
-        if classes is None:
-            classes = self.choose(logits, noise)
+        chosen = self.choose(logits, noise)
+        classes = chosen if classes is None else torch.where(classes >= 0, classes, chosen)
         return logits, residual, self.motion(classes, residual, alpha_box(canvas))

@@ -72,6 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="match each clip's motion energy to the real loop's (log ratio), for every noise draw")
     lo.add_argument("--motion_targets", default=None, help="fitted motions (train/fit_motion.py) to regress onto")
     lo.add_argument("--lambda_motion", type=float, default=1.0, help="coefficient regression (needs --motion_targets)")
+    lo.add_argument("--vocabulary", default=None,
+                    help="a motion table (train/vocabulary.py): the generator scores its entries and predicts a small "
+                         "residual instead of regressing coefficients (an --init_generator lends its U-Net)")
+    lo.add_argument("--vocab_targets", nargs="+", default=None,
+                    help="vocab_oracle.py files of training loops: each loop's best entry and residual (needs "
+                         "--vocabulary)")
+    lo.add_argument("--lambda_vocab", type=float, default=1.0,
+                    help="cross-entropy on the oracle's entry plus L1 on its residual (needs --vocab_targets)")
     lo.add_argument("--best_of_k", type=int, default=1, help="noise draws per clip; the best one is trained")
     lo.add_argument("--reversal_invariant", action="store_true",
                     help="still2motion only: score each prediction forwards and played backwards and train the better "
@@ -122,11 +130,16 @@ def check_args(args: argparse.Namespace) -> None:
     if args.max_train_time_minutes is not None and args.max_train_time_minutes <= 0:
         raise ConfigError(f"--max_train_time_minutes must be > 0, got {args.max_train_time_minutes}")
     if args.generator != "still2motion":
-        for name in ("num_layers", "num_harmonics", "motion_targets"):
+        for name in ("num_layers", "num_harmonics", "motion_targets", "vocabulary"):
             if getattr(args, name) is not None:
                 raise ConfigError(f"--{name} only applies to --generator still2motion, not {args.generator}")
         if args.reversal_invariant:
             raise ConfigError(f"--reversal_invariant only applies to --generator still2motion, not {args.generator}")
+    if args.vocab_targets and not args.vocabulary:
+        raise ConfigError("--vocab_targets needs --vocabulary (the table the oracle chose from)")
+    if args.vocabulary and args.motion_targets:
+        raise ConfigError("--vocabulary and --motion_targets cannot be combined: a vocabulary model has no "
+                          "coefficients to regress (use --vocab_targets)")
     if args.push_to_hub and not args.hub_model_id:
         raise ConfigError("--push_to_hub needs --hub_model_id")
     if args.report_to not in ("tensorboard", "none"):

@@ -49,6 +49,10 @@ def check_paths(args: argparse.Namespace) -> None:
         raise ConfigError(f"--output_dir {args.output_dir} is a file, not a folder")
     if args.motion_targets and not Path(args.motion_targets).expanduser().is_file():
         raise ConfigError(f"--motion_targets {args.motion_targets}: no such file")
+    for flag, paths in (("vocabulary", [args.vocabulary] if args.vocabulary else []), ("vocab_targets", args.vocab_targets or [])):
+        for path in paths:
+            if not Path(path).expanduser().is_file():
+                raise ConfigError(f"--{flag} {path}: no such file")
     if args.resume_from_checkpoint and args.resume_from_checkpoint != "latest":
         try:
             resolve_resume(out, args.resume_from_checkpoint)

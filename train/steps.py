@@ -20,6 +20,7 @@ from train import losses
 from train.checkpointing import fault_armed
 from train.discriminator import Discriminators
 from train.motion_targets import MotionTargets
+from train.vocab_loss import OracleTargets, vocab_loss
 
 
 class TrainingGenerator(nn.Module):
@@ -33,18 +34,26 @@ class TrainingGenerator(nn.Module):
         super().__init__()
         self.generator = generator
 
-    def forward(self, image: torch.Tensor, phases: torch.Tensor, noise: torch.Tensor, reverse: bool = False):
-        """``(N, 4, R, R)``, ``(N, S)``, ``(N, noise_dim)`` -> frames ``(N, S, 4, R, R)``, ``Motion`` or ``None``, and
-        with ``reverse`` (``Still2Motion`` only) the same motion played backwards at ``phases`` (else ``None``)."""
+    def forward(self, image: torch.Tensor, phases: torch.Tensor, noise: torch.Tensor, reverse: bool = False,
+                classes: torch.Tensor | None = None):
+        """``(N, 4, R, R)``, ``(N, S)``, ``(N, noise_dim)`` -> frames ``(N, S, 4, R, R)``, ``Motion`` or ``None``,
+        with ``reverse`` (``Still2Motion`` only) the same motion played backwards at ``phases`` (else ``None``), and
+        for a vocabulary model ``(logits, residual)`` (else ``None``): it renders ``classes (N,)`` where they are
+        ``>= 0`` (the oracle's entry) and samples the others from the noise."""
         g = self.generator
         if isinstance(g, Still2Motion):
-            motion = g(image, noise)
+            vocab = None
+            if g.vocabulary_size:
+                logits, residual, motion = g.forward_vocab(image, noise, classes=classes)
+                vocab = (logits, residual)
+            else:
+                motion = g(image, noise)
             frames = g.forward_frames(image, phases, noise, motion=motion)
             backwards = g.forward_frames(image, phases, noise, motion=motion.reversed_time()) if reverse else None
-            return frames, motion, backwards
+            return frames, motion, backwards, vocab
         if reverse:
             raise ValueError("reverse=True needs a Still2Motion generator")
-        return g.forward_frames(image, phases, noise), None, None
+        return g.forward_frames(image, phases, noise), None, None, None
 
 
 @dataclass
@@ -59,6 +68,7 @@ class Run:
     d_optimizer: torch.optim.Optimizer | None
     noise_dim: int
     targets: MotionTargets | None = None
+    vocab_targets: OracleTargets | None = None
     target_scales: dict = field(default_factory=dict)
     warned_no_start: bool = False
 
@@ -84,8 +94,12 @@ def generator_forward(run: Run, batch: dict) -> Forward:
     image, real, phases = batch["input"], batch["targets"], batch["phases"]
     B, k = image.shape[0], args.best_of_k
     noise = torch.randn(k * B, run.noise_dim, device=image.device)
-    frames, motion, backwards = run.generator(
-        image.repeat(k, 1, 1, 1), phases.repeat(k, 1), noise, args.reversal_invariant
+    classes, vocab_target = None, None
+    if run.vocab_targets is not None:
+        vocab_target = vocab_batch(run, batch, image.device)
+        classes = torch.where(vocab_target[2] > 0, vocab_target[0], -1).repeat(k)
+    frames, motion, backwards, vocab = run.generator(
+        image.repeat(k, 1, 1, 1), phases.repeat(k, 1), noise, args.reversal_invariant, classes
     )
     real_k = real.repeat(k, 1, 1, 1, 1)
     per_sample = args.lambda_l1 * losses.l1_multiscale(frames, real_k)  # (k*B,)
@@ -114,6 +128,10 @@ def generator_forward(run: Run, batch: dict) -> Forward:
         energy = losses.energy_mismatch(frames, real_k, image.repeat(k, 1, 1, 1))
         regular = regular + args.lambda_energy * energy
         logs["g_energy"] = energy.item()
+    if vocab is not None and vocab_target is not None:  # the scores and residual do not depend on the noise
+        ce, residual_l1 = vocab_loss(vocab[0][:B], vocab[1][:B], *vocab_target)
+        regular = regular + args.lambda_vocab * (ce + residual_l1)
+        logs.update(g_vocab_ce=ce.item(), g_vocab_residual=residual_l1.item())
     recon, _ = losses.best_of_k(per_sample.view(k, B))
     logs["g_recon"] = recon.item()
     return Forward(image, real, phases, frames[:B], recon, regular, logs)
@@ -133,6 +151,14 @@ def target_motion(run: Run, batch: dict, device):
     if "augment" in batch:  # the clip was flipped / scaled / shifted: move its fitted motion the same way
         motion = augment_motion(motion, torch.as_tensor(batch["augment"]))
     return type(motion)(motion.masks.to(device), motion.affine.to(device), motion.flow.to(device)), known
+
+
+def vocab_batch(run: Run, batch: dict, device):
+    """The oracle's ``(classes, residual, weight)`` for the batch's items, re-anchored and mirrored as they were drawn."""
+    flip = torch.as_tensor(batch["augment"])[:, 0] if "augment" in batch else None
+    start = batch.get("start")
+    num_frames = batch["num_frames"] if start is not None else None
+    return tuple(t.to(device) for t in run.vocab_targets.batch(list(batch["seq"]), start, num_frames, flip))
 
 
 def _judge(discriminators: nn.Module, out: Forward, fake: torch.Tensor):

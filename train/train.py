@@ -37,6 +37,8 @@ from train.ema import EMA  # noqa: E402
 from train.losses import group_scales  # noqa: E402
 from train.motion_targets import MotionTargets  # noqa: E402
 from train.steps import Run, TrainingGenerator, discriminator_step, generator_forward, generator_step  # noqa: E402
+from train.vocab_loss import OracleTargets  # noqa: E402
+from train.vocab_model import with_vocabulary  # noqa: E402
 
 logger = get_logger(__name__, log_level="INFO")
 
@@ -94,8 +96,13 @@ def build_models(args):
     (resolved, and checked against ``--generator`` and ``--resolution``, by ``preflight.check_config``)."""
     if args.init_generator:
         generator = load_model(args.init_generator)
-    else:
+    elif not args.vocabulary:
         generator = GENERATORS[args.generator](**model_config(args))
+    if args.vocabulary:
+        try:
+            generator = with_vocabulary(args.vocabulary, generator if args.init_generator else None, model_config(args))
+        except ValueError as exc:
+            raise ConfigError(f"--vocabulary {args.vocabulary}: {exc}") from None
     generator.train()
     discriminators = None
     if args.lambda_gan > 0 or args.lambda_temporal > 0:
@@ -116,7 +123,14 @@ def build_optimizers(args, generator, discriminators):
     return g_opt, torch.optim.Adam(groups, betas=(0.5, 0.999))
 
 
-def load_targets(args, run: Run) -> None:
+def load_targets(args, run: Run, generator) -> None:
+    if args.vocab_targets:
+        try:
+            run.vocab_targets = OracleTargets(args.vocab_targets, generator.vocabulary_size)
+        except ValueError as exc:
+            raise ConfigError(f"--vocab_targets: {exc}") from None
+        logger.info(f"vocabulary targets: {len(run.vocab_targets)} loops, "
+                    f"{int(run.vocab_targets.weight.sum())} beat static")
     if args.motion_targets:
         run.targets = MotionTargets(args.motion_targets)
         run.target_scales = group_scales(run.targets.motion(list(range(len(run.targets)))))
@@ -244,7 +258,7 @@ def prepare(args, accelerator):
     else:
         wrapped, discriminators, g_opt, d_opt, loader = accelerator.prepare(wrapped, discriminators, g_opt, d_opt, loader)
     run = Run(args, accelerator, wrapped, discriminators, g_opt, d_opt, noise_dim=generator.noise_dim)
-    load_targets(args, run)
+    load_targets(args, run, generator)
     ema = EMA(accelerator.unwrap_model(wrapped).generator, args.ema_decay) if args.use_ema else None
     if accelerator.is_main_process:
         Path(args.output_dir).mkdir(parents=True, exist_ok=True)

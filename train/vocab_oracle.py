@@ -191,6 +191,16 @@ class VocabOracle:
         return render_motion(image, motion, num_frames, self.resolution)
 
 
+def _shard(value: str) -> tuple[int, int]:
+    try:
+        k, n = (int(v) for v in value.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be K/N, got {value!r}") from None
+    if not 0 <= k < n:
+        raise argparse.ArgumentTypeError(f"needs 0 <= K < N, got {value!r}")
+    return k, n
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--vocabulary", type=Path, required=True, help="train/vocabulary.py table")
@@ -198,6 +208,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--split", default="val")
     p.add_argument("--max_sequences", type=int, default=None,
                    help="every k-th loop, at most N (the ones evaluate.py --max_sequences N scores)")
+    p.add_argument("--shard", type=_shard, default=(0, 1), metavar="K/N",
+                   help="keep the K-th of every N selected loops (run N processes; vocab_loss.OracleTargets reads "
+                        "the N files together)")
     p.add_argument("--scales", type=lambda v: [float(s) for s in v.split(",")], default=list(SCALES))
     p.add_argument("--coarse_scale", type=float, default=1.0, help="scale of every entry in the coarse pass")
     p.add_argument("--no_presets", action="store_true", help="skip the nearest-preset comparison")
@@ -214,6 +227,7 @@ def main(argv=None) -> int:
         R = int(config.get("resolution", 32))
         every = scored_every(args.data_dir, args.split, R, args.max_sequences)
         clips = load_clips(args.data_dir, args.split, R, args.max_sequences, 32, every)
+        clips = clips[args.shard[0]::args.shard[1]]
         if not clips:
             raise ValueError(f"split {args.split!r} of {args.data_dir} has no sequences")
     except (FileNotFoundError, ValueError) as exc:

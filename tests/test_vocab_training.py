@@ -1,0 +1,121 @@
+"""Training a vocabulary model (issue 19): the oracle's targets follow the drawn frame and the mirror, sharded oracle
+files read as one, ``train.py --vocabulary --vocab_targets`` trains the scores from a coefficient model's U-Net and
+saves a model that carries its table, and wrong combinations are one-line errors."""
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _train_data import make_loop_folder  # noqa: E402
+from still2motion import Still2Motion, load_model  # noqa: E402
+from still2motion.motion import Motion, shift_phase  # noqa: E402
+from still2motion.vocab_head import VocabHead, alpha_box  # noqa: E402
+from train import train as train_script  # noqa: E402
+from train.args import ConfigError, parse_args  # noqa: E402
+from train.coherent_fit import Coherent, to_motion  # noqa: E402
+from train.motion_targets import save_targets  # noqa: E402
+from train.vocab_loss import OracleTargets  # noqa: E402
+from train.vocab_model import with_vocabulary  # noqa: E402
+from train.vocabulary import save_table, variant  # noqa: E402
+
+V, K, M = 3, 2, 3  # M = 3: still2motion's default harmonics, so the table fits a default-config model
+
+
+def table(seed: int = 0) -> Coherent:
+    g = torch.Generator().manual_seed(seed)
+    return Coherent(torch.randn(V, K, 8, generator=g), 0.05 * torch.randn(V, K, 6, M, 2, generator=g),
+                    0.01 * torch.randn(V, K, 2, M, 2, 4, 4, generator=g))
+
+
+def write_table(path: Path) -> Path:
+    c = table()
+    save_table(path, {"c_masks": c.masks, "c_affine": c.affine, "c_flow": c.flow}, ["x"] * V, {"kind": "vocabulary"})
+    return path
+
+
+def write_oracle(path: Path, seqs: list[str], entry, mirror, anchor, scale, oracle_l1) -> Path:
+    n = len(seqs)
+    empty = Motion(torch.zeros(n, 1, 1, 1), torch.zeros(n, 1, 6, 1, 2), torch.zeros(n, 1, 2, 1, 2, 1, 1))
+    save_targets(path, seqs, empty, {"kind": "vocab-oracle"}, extra={
+        "entry": torch.tensor(entry, dtype=torch.float32), "mirror": torch.tensor(mirror, dtype=torch.float32),
+        "anchor": torch.tensor(anchor, dtype=torch.float32), "scale": torch.tensor(scale, dtype=torch.float32),
+        "oracle_l1": torch.tensor(oracle_l1), "static_l1": torch.full((n,), 0.04)})
+    return path
+
+
+def close(a: Motion, b: Motion) -> bool:
+    return all(torch.allclose(getattr(a, k), getattr(b, k), atol=1e-5) for k in ("masks", "affine", "flow"))
+
+
+def test_targets_follow_the_drawn_frame_and_the_mirror_across_shards(tmp_path):
+    a = write_oracle(tmp_path / "a.safetensors", ["s0", "s1"], [2, 0], [0, 1], [0.5, 1.0], [1.5, 0.5], [0.01, 0.05])
+    b = write_oracle(tmp_path / "b.safetensors", ["s2"], [1], [0], [2.0], [1.0], [0.02])
+    targets = OracleTargets([a, b], V)
+    assert len(targets) == 3
+    classes, residual, weight = targets.batch(["s0", "s1", "s2", "nope"], start=[3, 0, 0, 0], num_frames=[8, 8, 8, 8],
+                                              flip=[0.0, 1.0, 1.0, 0.0])
+    assert classes[:3].tolist() == [2, 0, V + 1]  # s1's mirror flipped back, s2's flipped
+    assert weight.tolist() == [1.0, 0.0, 1.0, 0.0]  # s1 does not beat static, "nope" is unknown
+    # what the head renders from the re-anchored target is the oracle's motion seen from frame 3 of 8
+    head = VocabHead(4, V, K, M)
+    c = table()
+    head.set_table(c.masks, c.affine, c.flow)
+    boxes = alpha_box(torch.ones(1, 4, 16, 16))
+    got = head.motion(classes[:1], residual[:1], boxes)
+    oracle = to_motion(variant(Coherent(c.masks[2:3], c.affine[2:3], c.flow[2:3]), anchor=0.5, scale=1.5), boxes)
+    assert close(got, shift_phase(oracle, torch.tensor([2 * math.pi * 3 / 8])))
+    assert not close(got, oracle)
+
+
+def test_with_vocabulary_keeps_the_trunk_and_copies_the_table(tmp_path):
+    path = write_table(tmp_path / "table.safetensors")
+    torch.manual_seed(0)
+    base = Still2Motion(resolution=32, block_out_channels=(4, 8, 16), motion_scale=1.25)
+    model = with_vocabulary(path, base)
+    assert model.vocabulary_size == V and model.motion_scale == 1.0
+    assert all(torch.equal(v, base.state_dict()[k]) for k, v in model.state_dict().items() if not k.startswith("vocab_"))
+    assert torch.equal(model.vocab_head.table_affine, table().affine)
+    with pytest.raises(ValueError, match="3 harmonics, the model 2 and 2"):
+        with_vocabulary(path, Still2Motion(resolution=32, block_out_channels=(4, 8, 16), num_harmonics=2))
+    with pytest.raises(ValueError, match="not a motion vocabulary"):
+        with_vocabulary(write_oracle(tmp_path / "o.safetensors", ["a"], [0], [0], [0.0], [1.0], [0.01]), base)
+
+
+@pytest.mark.usefixtures("fresh_accelerate")
+def test_train_learns_the_oracles_entry_from_a_coefficient_model(tmp_path):
+    folder = make_loop_folder(tmp_path / "mine", count=4)
+    seqs = sorted(p.name for p in folder.iterdir())
+    oracle = write_oracle(tmp_path / "oracle.safetensors", seqs, [1] * 4, [0] * 4, [0.0] * 4, [1.0] * 4, [0.01] * 4)
+    torch.manual_seed(0)
+    Still2Motion(resolution=32, block_out_channels=(4, 8, 16)).save_pretrained(tmp_path / "init")
+    args = parse_args([
+        "--data_dir", str(folder), "--output_dir", str(tmp_path / "out"), "--resolution", "32",
+        "--train_batch_size", "4", "--report_to", "none", "--max_train_steps", "8", "--learning_rate", "0.01",
+        "--init_generator", str(tmp_path / "init"), "--vocabulary", str(write_table(tmp_path / "t.safetensors")),
+        "--vocab_targets", str(oracle), "--lambda_gan", "0", "--lambda_temporal", "0", "--best_of_k", "2",
+    ])
+    result = train_script.main(args)
+    assert result["global_step"] == 8
+    model = load_model(tmp_path / "out")
+    assert model.vocabulary_size == V and torch.equal(model.vocab_head.table_flow, table().flow)
+    image = torch.zeros(1, 4, 32, 32)
+    image[:, :, 8:26, 10:22] = 0.8
+    with torch.no_grad():
+        logits, _, _ = model.forward_vocab(image)
+    probs = torch.softmax(logits[0], 0)
+    assert int(probs.argmax()) in (1, V + 1) and float(probs[1] + probs[V + 1]) > 2 / V  # from uniform 1 / V
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--vocab_targets", "x.safetensors"], "--vocab_targets needs --vocabulary"),
+    (["--vocabulary", "t", "--motion_targets", "m"], "cannot be combined"),
+    (["--generator", "stn", "--vocabulary", "t"], "--vocabulary only applies"),
+])
+def test_wrong_vocabulary_flags_are_one_line_errors(tmp_path, flags, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_args(["--data_dir", str(tmp_path), *flags])
