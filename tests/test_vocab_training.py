@@ -119,3 +119,22 @@ def test_train_learns_the_oracles_entry_from_a_coefficient_model(tmp_path):
 def test_wrong_vocabulary_flags_are_one_line_errors(tmp_path, flags, message):
     with pytest.raises(ConfigError, match=message):
         parse_args(["--data_dir", str(tmp_path), *flags])
+
+
+def test_accuracy_rows_score_the_oracles_class_and_the_entry_it_picks(tmp_path):
+    from train.motion_targets import MotionTargets
+    from train.vocab_accuracy import prior_logits, scores
+
+    path = write_oracle(tmp_path / "o.safetensors", ["a", "b", "c"], [2, 0, 1], [1, 0, 0], [0.0] * 3, [1.0] * 3,
+                        [0.01, 0.02, 0.05])
+    oracle = MotionTargets(path)
+    oracle.tensors["entry_l1"] = torch.tensor([[0.03, 0.02, 0.01], [0.02, 0.03, 0.04], [0.05, 0.05, 0.05]])
+    right = torch.full((3, 2 * V), -9.0)
+    right[torch.arange(3), torch.tensor([V + 2, 0, 1])] = 9.0
+    row = scores(right, oracle, V)
+    assert row["loops_fit"] == 2 and row["top1"] == 1.0 and row["entry_top1"] == 1.0  # "c" does not beat static
+    assert row["picked_entry_l1_ratio"] == pytest.approx(0.5)  # median of 0.01/0.04, 0.02/0.04, 0.05/0.04
+    wrong = right.roll(1, dims=1)
+    assert scores(wrong, oracle, V)["top1"] == 0.0 and scores(wrong, oracle, V)["nll"] > 10
+    prior = prior_logits([path], V, 3)  # classes V+2 and 0 seen once each
+    assert prior.shape == (3, 2 * V) and int(prior[0].argmax()) in (0, V + 2)
