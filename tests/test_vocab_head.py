@@ -117,7 +117,7 @@ def test_loss_is_zero_on_the_oracles_targets_and_weights_out_unfit_loops(tmp_pat
         "anchor": torch.tensor([0.5, 0.0, 3.0]), "scale": torch.tensor([1.5, 1.0, 0.5]),
         "oracle_l1": torch.tensor([0.01, 0.02, 0.05]), "static_l1": torch.tensor([0.04, 0.04, 0.05])})
     targets = OracleTargets(path, V)
-    classes, residual, weight = targets.batch(["a", "c", "zzz"])
+    classes, residual, weight, _ = targets.batch(["a", "c", "zzz"])
     assert classes[:2].tolist() == [V + 2, 1] and weight.tolist() == [1.0, 0.0, 0.0]  # c does not beat static
     logits = torch.full((3, 2 * V), -30.0)
     logits[torch.arange(3), classes] = 30.0

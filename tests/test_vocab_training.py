@@ -19,7 +19,7 @@ from train import train as train_script  # noqa: E402
 from train.args import ConfigError, parse_args  # noqa: E402
 from train.coherent_fit import Coherent, to_motion  # noqa: E402
 from train.motion_targets import save_targets  # noqa: E402
-from train.vocab_loss import OracleTargets  # noqa: E402
+from train.vocab_loss import OracleTargets, vocab_loss  # noqa: E402
 from train.vocab_model import with_vocabulary  # noqa: E402
 from train.vocabulary import save_table, variant  # noqa: E402
 
@@ -38,13 +38,14 @@ def write_table(path: Path) -> Path:
     return path
 
 
-def write_oracle(path: Path, seqs: list[str], entry, mirror, anchor, scale, oracle_l1) -> Path:
+def write_oracle(path: Path, seqs: list[str], entry, mirror, anchor, scale, oracle_l1, entry_l1=None) -> Path:
     n = len(seqs)
+    entry_l1 = torch.full((n, V), 0.04) if entry_l1 is None else torch.tensor(entry_l1)
     empty = Motion(torch.zeros(n, 1, 1, 1), torch.zeros(n, 1, 6, 1, 2), torch.zeros(n, 1, 2, 1, 2, 1, 1))
     save_targets(path, seqs, empty, {"kind": "vocab-oracle"}, extra={
         "entry": torch.tensor(entry, dtype=torch.float32), "mirror": torch.tensor(mirror, dtype=torch.float32),
         "anchor": torch.tensor(anchor, dtype=torch.float32), "scale": torch.tensor(scale, dtype=torch.float32),
-        "oracle_l1": torch.tensor(oracle_l1), "static_l1": torch.full((n,), 0.04)})
+        "oracle_l1": torch.tensor(oracle_l1), "static_l1": torch.full((n,), 0.04), "entry_l1": entry_l1})
     return path
 
 
@@ -57,7 +58,7 @@ def test_targets_follow_the_drawn_frame_and_the_mirror_across_shards(tmp_path):
     b = write_oracle(tmp_path / "b.safetensors", ["s2"], [1], [0], [2.0], [1.0], [0.02])
     targets = OracleTargets([a, b], V)
     assert len(targets) == 3
-    classes, residual, weight = targets.batch(["s0", "s1", "s2", "nope"], start=[3, 0, 0, 0], num_frames=[8, 8, 8, 8],
+    classes, residual, weight, _ = targets.batch(["s0", "s1", "s2", "nope"], start=[3, 0, 0, 0], num_frames=[8, 8, 8, 8],
                                               flip=[0.0, 1.0, 1.0, 0.0])
     assert classes[:3].tolist() == [2, 0, V + 1]  # s1's mirror flipped back, s2's flipped
     assert weight.tolist() == [1.0, 0.0, 1.0, 0.0]  # s1 does not beat static, "nope" is unknown
@@ -70,6 +71,27 @@ def test_targets_follow_the_drawn_frame_and_the_mirror_across_shards(tmp_path):
     oracle = to_motion(variant(Coherent(c.masks[2:3], c.affine[2:3], c.flow[2:3]), anchor=0.5, scale=1.5), boxes)
     assert close(got, shift_phase(oracle, torch.tensor([2 * math.pi * 3 / 8])))
     assert not close(got, oracle)
+
+
+def test_soft_targets_rank_every_entry_by_its_fit_and_follow_the_mirror(tmp_path):
+    path = write_oracle(tmp_path / "o.safetensors", ["a", "b"], [1, 0], [1, 0], [0.0, 0.0], [1.0, 1.0], [0.01, 0.05],
+                        entry_l1=[[0.036, 0.02, 0.044], [0.04, 0.04, 0.04]])
+    targets = OracleTargets(path, V, temperature=0.1)
+    classes, _, weight, soft = targets.batch(["a", "b", "zzz"], flip=[0.0, 1.0, 0.0])
+    assert weight.tolist() == [1.0, 0.0, 0.0] and soft.shape == (3, 2 * V)
+    assert soft[:2].sum(1).tolist() == pytest.approx([1.0, 1.0]) and soft[2].sum() == 0  # "b" counts, unknown not
+    a = soft[0]
+    assert int(a.argmax()) == V + 1 and a[1] == 0  # the best entry, on the oracle's mirror only
+    assert a[0] == a[V] and a[0] > a[2]  # others split between mirrors, ranked by their fit (0.9 vs 1.1 of static)
+    # equal fits: equal entries; b's best (entry 0, not mirrored) moved to the mirror half by the flip
+    assert torch.allclose(soft[1], torch.tensor([0, 1 / 6, 1 / 6, 1 / 3, 1 / 6, 1 / 6]))
+    logits = torch.randn(3, 2 * V, requires_grad=True)
+    ce, _ = vocab_loss(logits, torch.zeros(3, 6), soft, torch.zeros(3, 6), weight)
+    ce.backward()
+    assert logits.grad[2].abs().sum() == 0 and logits.grad[1].abs().sum() > 0
+    exact, _ = vocab_loss(soft[:2].clamp_min(1e-12).log(), torch.zeros(2, 6), soft[:2], torch.zeros(2, 6), weight[:2])
+    entropy = -(soft[:2] * soft[:2].clamp_min(1e-12).log()).sum(1).mean()
+    assert float(exact) == pytest.approx(float(entropy), rel=1e-4)  # the minimum: the targets themselves
 
 
 def test_with_vocabulary_keeps_the_trunk_and_copies_the_table(tmp_path):
@@ -87,17 +109,19 @@ def test_with_vocabulary_keeps_the_trunk_and_copies_the_table(tmp_path):
 
 
 @pytest.mark.usefixtures("fresh_accelerate")
-def test_train_learns_the_oracles_entry_from_a_coefficient_model(tmp_path):
+@pytest.mark.parametrize("temperature", [0.0, 0.05])
+def test_train_learns_the_oracles_entry_from_a_coefficient_model(tmp_path, temperature):
     folder = make_loop_folder(tmp_path / "mine", count=4)
     seqs = sorted(p.name for p in folder.iterdir())
-    oracle = write_oracle(tmp_path / "oracle.safetensors", seqs, [1] * 4, [0] * 4, [0.0] * 4, [1.0] * 4, [0.01] * 4)
+    oracle = write_oracle(tmp_path / "oracle.safetensors", seqs, [1] * 4, [0] * 4, [0.0] * 4, [1.0] * 4, [0.01] * 4,
+                          entry_l1=[[0.05, 0.02, 0.05]] * 4)
     torch.manual_seed(0)
     Still2Motion(resolution=32, block_out_channels=(4, 8, 16)).save_pretrained(tmp_path / "init")
     args = parse_args([
         "--data_dir", str(folder), "--output_dir", str(tmp_path / "out"), "--resolution", "32",
         "--train_batch_size", "4", "--report_to", "none", "--max_train_steps", "8", "--learning_rate", "0.01",
         "--init_generator", str(tmp_path / "init"), "--vocabulary", str(write_table(tmp_path / "t.safetensors")),
-        "--vocab_targets", str(oracle), "--lambda_gan", "0", "--lambda_temporal", "0", "--best_of_k", "2",
+        "--vocab_targets", str(oracle), "--vocab_temperature", str(temperature), "--lambda_gan", "0", "--lambda_temporal", "0", "--best_of_k", "2",
     ])
     result = train_script.main(args)
     assert result["global_step"] == 8
@@ -115,6 +139,7 @@ def test_train_learns_the_oracles_entry_from_a_coefficient_model(tmp_path):
     (["--vocab_targets", "x.safetensors"], "--vocab_targets needs --vocabulary"),
     (["--vocabulary", "t", "--motion_targets", "m"], "cannot be combined"),
     (["--generator", "stn", "--vocabulary", "t"], "--vocabulary only applies"),
+    (["--vocab_temperature", "-1"], "--vocab_temperature must be >= 0, got -1.0"),
 ])
 def test_wrong_vocabulary_flags_are_one_line_errors(tmp_path, flags, message):
     with pytest.raises(ConfigError, match=message):

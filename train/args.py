@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "--vocabulary)")
     lo.add_argument("--lambda_vocab", type=float, default=1.0,
                     help="cross-entropy on the oracle's entry plus L1 on its residual (needs --vocab_targets)")
+    lo.add_argument("--vocab_temperature", type=float, default=0.0,
+                    help="> 0: soft class targets from every entry's fit on every loop the oracle saw "
+                         "(train/vocab_loss.py); 0: the best entry of loops that beat a still frame")
     lo.add_argument("--best_of_k", type=int, default=1, help="noise draws per clip; the best one is trained")
     lo.add_argument("--reversal_invariant", action="store_true",
                     help="still2motion only: score each prediction forwards and played backwards and train the better "
@@ -135,6 +138,8 @@ def check_args(args: argparse.Namespace) -> None:
                 raise ConfigError(f"--{name} only applies to --generator still2motion, not {args.generator}")
         if args.reversal_invariant:
             raise ConfigError(f"--reversal_invariant only applies to --generator still2motion, not {args.generator}")
+    if args.vocab_temperature < 0:
+        raise ConfigError(f"--vocab_temperature must be >= 0, got {args.vocab_temperature}")
     if args.vocab_targets and not args.vocabulary:
         raise ConfigError("--vocab_targets needs --vocabulary (the table the oracle chose from)")
     if args.vocabulary and args.motion_targets:

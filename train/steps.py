@@ -129,7 +129,8 @@ def generator_forward(run: Run, batch: dict) -> Forward:
         regular = regular + args.lambda_energy * energy
         logs["g_energy"] = energy.item()
     if vocab is not None and vocab_target is not None:  # the scores and residual do not depend on the noise
-        ce, residual_l1 = vocab_loss(vocab[0][:B], vocab[1][:B], *vocab_target)
+        hard, target, weight, soft = vocab_target
+        ce, residual_l1 = vocab_loss(vocab[0][:B], vocab[1][:B], hard if soft is None else soft, target, weight)
         regular = regular + args.lambda_vocab * (ce + residual_l1)
         logs.update(g_vocab_ce=ce.item(), g_vocab_residual=residual_l1.item())
     recon, _ = losses.best_of_k(per_sample.view(k, B))
@@ -154,11 +155,13 @@ def target_motion(run: Run, batch: dict, device):
 
 
 def vocab_batch(run: Run, batch: dict, device):
-    """The oracle's ``(classes, residual, weight)`` for the batch's items, re-anchored and mirrored as they were drawn."""
+    """The oracle's ``(classes, residual, weight, soft)`` for the batch's items, re-anchored and mirrored as they were
+    drawn."""
     flip = torch.as_tensor(batch["augment"])[:, 0] if "augment" in batch else None
     start = batch.get("start")
     num_frames = batch["num_frames"] if start is not None else None
-    return tuple(t.to(device) for t in run.vocab_targets.batch(list(batch["seq"]), start, num_frames, flip))
+    return tuple(None if t is None else t.to(device)
+                 for t in run.vocab_targets.batch(list(batch["seq"]), start, num_frames, flip))
 
 
 def _judge(discriminators: nn.Module, out: Forward, fake: torch.Tensor):

@@ -126,7 +126,8 @@ def build_optimizers(args, generator, discriminators):
 def load_targets(args, run: Run, generator) -> None:
     if args.vocab_targets:
         try:
-            run.vocab_targets = OracleTargets(args.vocab_targets, generator.vocabulary_size)
+            run.vocab_targets = OracleTargets(args.vocab_targets, generator.vocabulary_size,
+                                             temperature=args.vocab_temperature)
         except ValueError as exc:
             raise ConfigError(f"--vocab_targets: {exc}") from None
         logger.info(f"vocabulary targets: {len(run.vocab_targets)} loops, "
