@@ -163,3 +163,17 @@ def test_accuracy_rows_score_the_oracles_class_and_the_entry_it_picks(tmp_path):
     assert scores(wrong, oracle, V)["top1"] == 0.0 and scores(wrong, oracle, V)["nll"] > 10
     prior = prior_logits([path], V, 3)  # classes V+2 and 0 seen once each
     assert prior.shape == (3, 2 * V) and int(prior[0].argmax()) in (0, V + 2)
+
+
+def test_probe_heads_fold_their_standardisation_into_the_saved_model():
+    from train.vocab_probe import fit, fold
+
+    g = torch.Generator().manual_seed(0)
+    x = 3 + 2 * torch.randn(40, 5, generator=g)
+    labels = (x[:, 0] > 3).long()  # a class a linear probe can read off feature 0
+    mean, std = x.mean(0), x.std(0)
+    head = fit((x - mean) / std, labels, torch.ones(40), 2, weight_decay=0.0, steps=200)
+    assert float((head((x - mean) / std).argmax(1) == labels).float().mean()) > 0.9
+    raw = torch.nn.Linear(5, 2)
+    fold(head, raw, mean, std)
+    assert torch.allclose(raw(x), head((x - mean) / std), atol=1e-4)

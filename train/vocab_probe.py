@@ -1,0 +1,146 @@
+"""A linear probe: can a frozen trunk's features tell which vocabulary entry fits an input, before any fine-tuning?
+
+Features: the pooled bottleneck of a generator's U-Net (``--model``, zero noise) on each loop's frame 0 and on its
+mirror image (the oracle's class mirrored), for the training oracle files and the evaluated ones. A linear softmax
+classifier (weight decay ``--weight_decay``, full-batch Adam) is fitted on the training loops with hard targets
+(``vocab_loss.OracleTargets``: the best entry of loops that beat static) or soft ones (``--temperatures``), and scored
+with ``vocab_accuracy.scores`` beside the class prior. Minutes, not hours: it bounds what ``train.py --vocabulary``
+can learn from these targets and features.
+
+``--save DIR --vocabulary TABLE`` also writes a loadable vocabulary model per target kind, ``DIR/hard``,
+``DIR/soft_T0.05`` ...: the ``--model``'s U-Net unchanged, its vocabulary head's scores that probe (seed 0; the
+standardisation folded into the weights) and its residual a linear L1 fit of the oracle's residual on the loops that
+beat static (``vocab_loss.OracleTargets``).
+
+    python train/vocab_probe.py --data_dir ROOT --train_oracles T0 T1 \\
+        --eval val=oracle_val.safetensors --eval unseen-val=oracle_unseen-val.safetensors --temperatures 0.02,0.05
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+if __package__ in (None, ""):  # run as a script: import `train` from the repo root
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from still2motion import io, load_model  # noqa: E402
+from still2motion.data import open_dataset  # noqa: E402
+from train.motion_targets import MotionTargets  # noqa: E402
+from train.vocab_accuracy import prior_logits, scores  # noqa: E402
+from train.vocab_loss import OracleTargets  # noqa: E402
+from train.vocab_model import with_vocabulary  # noqa: E402
+
+
+@torch.no_grad()
+def features(model, data_dir: str, split: str, seqs: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pooled bottlenecks ``(N, C)`` of each loop's frame 0 and of its mirror image."""
+    ds = open_dataset(data_dir, split, resolution=model.resolution, augment=False)
+    where = {ds.meta(i)[0]: i for i in range(len(ds))}
+    canvas = torch.stack([io.to_tensor(ds.frames(where[s], [0])[0]) for s in seqs])
+
+    def pooled(x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([model.encode(c)[0].mean(dim=(2, 3)) for c in x.split(64)])
+
+    return pooled(canvas), pooled(canvas.flip(-1))
+
+
+def fit(x: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, classes: int, weight_decay: float,
+        steps: int = 400, seed: int = 0) -> torch.nn.Linear:
+    """A linear classifier on standardised features; ``target`` is ``(N,)`` indices or ``(N, classes)`` probabilities."""
+    torch.manual_seed(seed)
+    head = torch.nn.Linear(x.shape[1], classes)
+    opt = torch.optim.Adam(head.parameters(), lr=1e-2, weight_decay=weight_decay)
+    for _ in range(steps):
+        logp = torch.log_softmax(head(x), dim=1)
+        if target.ndim == 2:
+            loss = -(target * logp).sum(1).sum() / target.sum().clamp_min(1e-8)
+        else:
+            loss = -(logp.gather(1, target[:, None])[:, 0] * weight).sum() / weight.sum().clamp_min(1e-8)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return head
+
+
+def fit_residual(x: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, weight_decay: float,
+                 steps: int = 400) -> torch.nn.Linear:
+    """A linear L1 regression of the residual ``(N, 6)`` on the rows with weight > 0."""
+    torch.manual_seed(0)
+    head = torch.nn.Linear(x.shape[1], target.shape[1])
+    opt = torch.optim.Adam(head.parameters(), lr=1e-2, weight_decay=weight_decay)
+    keep = weight > 0
+    for _ in range(steps):
+        loss = (head(x[keep]) - target[keep]).abs().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return head
+
+
+@torch.no_grad()
+def fold(layer: torch.nn.Linear, into: torch.nn.Linear, mean: torch.Tensor, std: torch.Tensor) -> None:
+    """Copies ``layer`` (on standardised features) into ``into`` (on raw features): ``W / std``, ``b - W mean / std``."""
+    into.weight.copy_(layer.weight / std)
+    into.bias.copy_(layer.bias - (layer.weight / std) @ mean)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default=None, help="a generator folder (default: the bundled model)")
+    p.add_argument("--data_dir", required=True)
+    p.add_argument("--train_oracles", nargs="+", required=True)
+    p.add_argument("--eval", action="append", default=[], metavar="SPLIT=ORACLE", help="repeatable")
+    p.add_argument("--temperatures", default="0.02,0.05")
+    p.add_argument("--weight_decay", type=float, default=1e-3)
+    p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--save", default=None, help="write a vocabulary model per target kind under here (needs --vocabulary)")
+    p.add_argument("--vocabulary", default=None, help="the table the oracle files chose from")
+    args = p.parse_args(argv)
+    if args.save and not args.vocabulary:
+        p.error("--save needs --vocabulary")
+    model = load_model(args.model).eval()
+    size = int(MotionTargets(args.train_oracles[0]).tensors["entry_l1"].shape[1])
+    hard = OracleTargets(args.train_oracles, size)
+    x, x_flip = features(model, args.data_dir, "train", hard.seqs)
+    mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
+    xs = (torch.cat((x, x_flip)) - mean) / std
+    variants = {"hard": hard, **{f"soft T={t}": OracleTargets(args.train_oracles, size, temperature=float(t))
+                                 for t in args.temperatures.split(",") if t}}
+    heads = {}
+    for name, targets in variants.items():
+        classes, _, weight, soft = targets.batch(targets.seqs)
+        _, _, _, soft_flip = targets.batch(targets.seqs, flip=[1.0] * len(targets))
+        mirrored = (classes + size) % (2 * size)
+        target = torch.cat((classes, mirrored)) if soft is None else torch.cat((soft, soft_flip))
+        for seed in range(args.seeds):
+            heads[f"{name} seed {seed}"] = fit(xs, target, torch.cat((weight, weight)), 2 * size, args.weight_decay,
+                                               seed=seed)
+    if args.save:
+        _, residual, weight, _ = hard.batch(hard.seqs)
+        res_head = fit_residual(xs, torch.cat((residual, residual)), torch.cat((weight, weight)), args.weight_decay)
+        for name in variants:
+            out = with_vocabulary(args.vocabulary, model)
+            fold(heads[f"{name} seed 0"], out.vocab_head.score, mean, std)
+            fold(res_head, out.vocab_head.residual, mean, std)
+            folder = Path(args.save) / name.replace(" ", "_").replace("=", "")
+            out.save_pretrained(folder)
+            print(f"saved the {name} probe model to {folder}")
+    for spec in args.eval:
+        split, path = spec.split("=", 1)
+        oracle = MotionTargets(path)
+        xe = (features(model, args.data_dir, split, oracle.seqs)[0] - mean) / std
+        rows = {name: scores(head(xe).detach(), oracle, size) for name, head in heads.items()}
+        rows["prior"] = scores(prior_logits(args.train_oracles, size, len(oracle.seqs)), oracle, size)
+        keys = list(next(iter(rows.values())))
+        print(f"\n{split} ({len(oracle.seqs)} loops)\n| row | " + " | ".join(keys) + " |\n|---|" + "---|" * len(keys))
+        for name, row in rows.items():
+            print(f"| {name} | " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
