@@ -1,7 +1,8 @@
 """A linear probe: can a frozen trunk's features tell which vocabulary entry fits an input, before any fine-tuning?
 
 Features: the pooled bottleneck of a generator's U-Net (``--model``, zero noise) on each loop's frame 0 and on its
-mirror image (the oracle's class mirrored), for the training oracle files and the evaluated ones. A linear softmax
+mirror image (the oracle's class mirrored), for the training oracle files and the evaluated ones; ``--style_views N``
+adds N style-augmented copies of each training frame (``still2motion/augment.py``) and their mirror images. A linear softmax
 classifier (weight decay ``--weight_decay``, full-batch Adam) is fitted on the training loops with hard targets
 (``vocab_loss.OracleTargets``: the best entry of loops that beat static) or soft ones (``--temperatures``), and scored
 with ``vocab_accuracy.scores`` beside the class prior. Minutes, not hours: it bounds what ``train.py --vocabulary``
@@ -22,12 +23,14 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 if __package__ in (None, ""):  # run as a script: import `train` from the repo root
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from still2motion import io, load_model  # noqa: E402
+from still2motion.augment import style_config, style_transform  # noqa: E402
 from still2motion.data import open_dataset  # noqa: E402
 from train.motion_targets import MotionTargets  # noqa: E402
 from train.vocab_accuracy import prior_logits, scores  # noqa: E402
@@ -35,17 +38,23 @@ from train.vocab_loss import OracleTargets  # noqa: E402
 from train.vocab_model import with_vocabulary  # noqa: E402
 
 
-@torch.no_grad()
-def features(model, data_dir: str, split: str, seqs: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pooled bottlenecks ``(N, C)`` of each loop's frame 0 and of its mirror image."""
+def canvases(model, data_dir: str, split: str, seqs: list[str]) -> torch.Tensor:
+    """Each loop's letterboxed frame 0 ``(N, 4, R, R)`` at the model's resolution."""
     ds = open_dataset(data_dir, split, resolution=model.resolution, augment=False)
     where = {ds.meta(i)[0]: i for i in range(len(ds))}
-    canvas = torch.stack([io.to_tensor(ds.frames(where[s], [0])[0]) for s in seqs])
+    return torch.stack([io.to_tensor(ds.frames(where[s], [0])[0]) for s in seqs])
 
-    def pooled(x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([model.encode(c)[0].mean(dim=(2, 3)) for c in x.split(64)])
 
-    return pooled(canvas), pooled(canvas.flip(-1))
+@torch.no_grad()
+def pooled(model, x: torch.Tensor) -> torch.Tensor:
+    """The pooled bottlenecks ``(N, C)`` of letterboxed inputs."""
+    return torch.cat([model.encode(c)[0].mean(dim=(2, 3)) for c in x.split(64)])
+
+
+def styled(x: torch.Tensor, config, seed: int) -> torch.Tensor:
+    """``x`` with one draw of the style transforms (``still2motion/augment.py``) per image."""
+    rng = np.random.default_rng(seed)
+    return torch.cat([style_transform(c[None], rng, config)[0] for c in x])
 
 
 def fit(x: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, classes: int, weight_decay: float,
@@ -97,6 +106,9 @@ def main(argv=None) -> int:
     p.add_argument("--temperatures", default="0.02,0.05")
     p.add_argument("--weight_decay", type=float, default=1e-3)
     p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--style_views", type=int, default=0,
+                   help="also train on N style-augmented copies of each frame 0 (and their mirror images)")
+    p.add_argument("--style", choices=("default", "strong"), default="strong", help="style preset of those copies")
     p.add_argument("--save", default=None, help="write a vocabulary model per target kind under here (needs --vocabulary)")
     p.add_argument("--vocabulary", default=None, help="the table the oracle files chose from")
     args = p.parse_args(argv)
@@ -105,9 +117,13 @@ def main(argv=None) -> int:
     model = load_model(args.model).eval()
     size = int(MotionTargets(args.train_oracles[0]).tensors["entry_l1"].shape[1])
     hard = OracleTargets(args.train_oracles, size)
-    x, x_flip = features(model, args.data_dir, "train", hard.seqs)
+    train = canvases(model, args.data_dir, "train", hard.seqs)
+    views = [train] + [styled(train, style_config(args.style), seed) for seed in range(args.style_views)]
+    feats = [pooled(model, v) for v in views] + [pooled(model, v.flip(-1)) for v in views]  # plain, then mirrored
+    x = feats[0]
     mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
-    xs = (torch.cat((x, x_flip)) - mean) / std
+    xs = (torch.cat(feats) - mean) / std
+    n_views = len(views)
     variants = {"hard": hard, **{f"soft T={t}": OracleTargets(args.train_oracles, size, temperature=float(t))
                                  for t in args.temperatures.split(",") if t}}
     heads = {}
@@ -116,12 +132,13 @@ def main(argv=None) -> int:
         _, _, _, soft_flip = targets.batch(targets.seqs, flip=[1.0] * len(targets))
         mirrored = (classes + size) % (2 * size)
         target = torch.cat((classes, mirrored)) if soft is None else torch.cat((soft, soft_flip))
+        target = torch.cat([t.repeat(n_views, *([1] * (t.ndim - 1))) for t in target.chunk(2)])
         for seed in range(args.seeds):
-            heads[f"{name} seed {seed}"] = fit(xs, target, torch.cat((weight, weight)), 2 * size, args.weight_decay,
+            heads[f"{name} seed {seed}"] = fit(xs, target, weight.repeat(2 * n_views), 2 * size, args.weight_decay,
                                                seed=seed)
     if args.save:
         _, residual, weight, _ = hard.batch(hard.seqs)
-        res_head = fit_residual(xs, torch.cat((residual, residual)), torch.cat((weight, weight)), args.weight_decay)
+        res_head = fit_residual(xs, residual.repeat(2 * n_views, 1), weight.repeat(2 * n_views), args.weight_decay)
         for name in variants:
             out = with_vocabulary(args.vocabulary, model)
             fold(heads[f"{name} seed 0"], out.vocab_head.score, mean, std)
@@ -132,7 +149,7 @@ def main(argv=None) -> int:
     for spec in args.eval:
         split, path = spec.split("=", 1)
         oracle = MotionTargets(path)
-        xe = (features(model, args.data_dir, split, oracle.seqs)[0] - mean) / std
+        xe = (pooled(model, canvases(model, args.data_dir, split, oracle.seqs)) - mean) / std
         rows = {name: scores(head(xe).detach(), oracle, size) for name, head in heads.items()}
         rows["prior"] = scores(prior_logits(args.train_oracles, size, len(oracle.seqs)), oracle, size)
         keys = list(next(iter(rows.values())))
