@@ -45,9 +45,12 @@ class Still2Motion(
             0 (configs saved before it: the default) keeps coefficient regression.
         motion_scale: amplitude calibration applied when animating (``animate``'s ``strength`` multiplies it), chosen
             on the val split after training (``train/ship.py --motion_scale``); training never sees it.
+        seed_zero: with a vocabulary, what zero noise (seed 0) animates with: ``"vocabulary"`` (the most likely
+            entry) or ``"coefficients"`` (the coefficient heads, as a model without a vocabulary does; other seeds
+            still sample the vocabulary: one best guess, then distinct real motions).
     """
 
-    added_config_keys = ("motion_scale", "vocabulary_size")  # configs saved before them load with the defaults
+    added_config_keys = ("motion_scale", "vocabulary_size", "seed_zero")  # older configs load with the defaults
 
     def __init__(
         self,
@@ -62,6 +65,7 @@ class Still2Motion(
         generator_type: str = "still2motion",
         motion_scale: float = 1.0,
         vocabulary_size: int = 0,
+        seed_zero: str = "vocabulary",
     ) -> None:
         super().__init__()
         block_out_channels = tuple(block_out_channels)  # config.json hands back a list
@@ -103,6 +107,9 @@ class Still2Motion(
         if not isinstance(vocabulary_size, int) or isinstance(vocabulary_size, bool) or vocabulary_size < 0:
             raise ValueError(f"vocabulary_size must be an integer >= 0, got {vocabulary_size!r}")
         self.vocabulary_size = vocabulary_size
+        if seed_zero not in ("vocabulary", "coefficients"):
+            raise ValueError(f"seed_zero must be 'vocabulary' or 'coefficients', got {seed_zero!r}")
+        self.seed_zero = seed_zero
         if self.vocabulary_size:  # issue 19: score a table of real motions instead of regressing coefficients
             self.vocab_head = VocabHead(block_out_channels[-1], self.vocabulary_size, K, M)
 
@@ -119,7 +126,7 @@ class Still2Motion(
         Returns:
             ``Motion`` with masks ``(B, K, R, R)``, affine ``(B, K, 6, M, 2)``, flow ``(B, K, 2, M, 2, Hf, Wf)``.
         """
-        if self.vocabulary_size:
+        if self.vocabulary_size and not self._coefficient_seed(noise):
             return self.forward_vocab(image, noise, has_alpha)[2]
         bottleneck, levels, noise = self.encode(image, noise, has_alpha)
         B, K, M = image.shape[0], self.num_layers, self.num_harmonics
@@ -130,6 +137,18 @@ class Still2Motion(
         flow = flow.view(B, K, 2, M, 2, *flow.shape[-2:])
         masks = torch.softmax(self.mask_head(levels[-1]), dim=1)  # (B, K, R, R)
         return Motion(masks=masks, affine=affine, flow=flow)
+
+    def _coefficient_seed(self, noise: torch.Tensor | None) -> bool:
+        """Whether a vocabulary model animates this noise with its coefficient heads (``seed_zero="coefficients"``
+        and zero noise); a batch mixing zero and non-zero noise is refused (the two motions have other shapes)."""
+        if self.seed_zero != "coefficients":
+            return False
+        if noise is None:
+            return True
+        zero = (noise == 0).all(dim=1)
+        if zero.any() and not zero.all():
+            raise ValueError("seed_zero='coefficients' needs a batch of all-zero or all-non-zero noise, got both")
+        return bool(zero.all())
 
     def forward_vocab(
         self, image: torch.Tensor, noise: torch.Tensor | None = None, has_alpha: torch.Tensor | None = None,

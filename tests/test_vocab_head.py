@@ -130,3 +130,27 @@ def test_loss_is_zero_on_the_oracles_targets_and_weights_out_unfit_loops(tmp_pat
     ce.backward()
     assert float(ce.detach()) == pytest.approx(math.log(2 * V))
     assert wrong.grad[1].abs().sum() == 0  # weight 0: no gradient
+
+
+def test_seed_zero_coefficients_keeps_the_coefficient_motion_and_other_seeds_sample(tmp_path):
+    torch.manual_seed(0)
+    plain = Still2Motion(**TINY_CONFIG)
+    for head in (plain.affine_head[-1], plain.flow_head, plain.mask_head):  # randomised: a zero head returns the input
+        torch.nn.init.normal_(head.weight, std=0.05)
+    hybrid = Still2Motion(**TINY_CONFIG, vocabulary_size=V, seed_zero="coefficients")
+    hybrid.load_state_dict({**hybrid.state_dict(), **plain.state_dict()})
+    c = table()
+    hybrid.vocab_head.set_table(c.masks, c.affine, c.flow)
+    canvas = sprite()
+    zero = hybrid.sample_noise(0)
+    assert torch.equal(zero, torch.zeros(1, hybrid.noise_dim))
+    assert close(hybrid(canvas, zero), plain(canvas, zero))  # seed 0: the coefficient heads
+    other = hybrid.sample_noise(3)
+    assert close(hybrid(canvas, other), hybrid.forward_vocab(canvas, other)[2])  # other seeds: a sampled entry
+    with pytest.raises(ValueError, match="all-zero or all-non-zero"):
+        hybrid(torch.cat([canvas, canvas]), torch.cat([zero, other]))
+    hybrid.save_pretrained(tmp_path / "hybrid")
+    loaded = Still2Motion.from_pretrained(tmp_path / "hybrid")
+    assert loaded.seed_zero == "coefficients" and close(loaded(canvas, zero), plain(canvas, zero))
+    with pytest.raises(ValueError, match="seed_zero must be 'vocabulary' or 'coefficients', got 'x'"):
+        Still2Motion(**TINY_CONFIG, seed_zero="x")

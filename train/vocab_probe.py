@@ -111,6 +111,8 @@ def main(argv=None) -> int:
     p.add_argument("--style", choices=("default", "strong"), default="strong", help="style preset of those copies")
     p.add_argument("--save", default=None, help="write a vocabulary model per target kind under here (needs --vocabulary)")
     p.add_argument("--vocabulary", default=None, help="the table the oracle files chose from")
+    p.add_argument("--seed_zero", choices=("vocabulary", "coefficients"), default="vocabulary",
+                   help="what seed 0 of the saved models animates with (Still2Motion's seed_zero)")
     args = p.parse_args(argv)
     if args.save and not args.vocabulary:
         p.error("--save needs --vocabulary")
@@ -140,7 +142,7 @@ def main(argv=None) -> int:
         _, residual, weight, _ = hard.batch(hard.seqs)
         res_head = fit_residual(xs, residual.repeat(2 * n_views, 1), weight.repeat(2 * n_views), args.weight_decay)
         for name in variants:
-            out = with_vocabulary(args.vocabulary, model)
+            out = with_vocabulary(args.vocabulary, model, seed_zero=args.seed_zero)
             fold(heads[f"{name} seed 0"], out.vocab_head.score, mean, std)
             fold(res_head, out.vocab_head.residual, mean, std)
             folder = Path(args.save) / name.replace(" ", "_").replace("=", "")
