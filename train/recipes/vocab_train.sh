@@ -37,11 +37,37 @@ for seed in $SEEDS; do
 done
 wait
 
+# 2b. The linear probe of the frozen bundled trunk (P1: hard and soft targets, saved as models; P2: with two
+#     strong-style copies of each frame; H1: seed 0 from the coefficient heads), then fine-tuning from P1 (F2).
+ORACLES=("$WORK"/oracle_train${EVERY:-3}_s{0,1}.safetensors)
+EVAL=(--eval val="$WORK/oracleB_val_vocab64_s0.safetensors" --eval unseen-val="$WORK/oracleB_unseen-val_vocab64_s0.safetensors")
+[ -d "$WORK/probe" ] || $PY train/vocab_probe.py --data_dir "$DATA" --train_oracles "${ORACLES[@]}" "${EVAL[@]}" \
+    --temperatures 0.02,0.05,0.1 --vocabulary "$TABLE" --save "$WORK/probe"
+[ -d "$WORK/probe_style" ] || $PY train/vocab_probe.py --data_dir "$DATA" --train_oracles "${ORACLES[@]}" "${EVAL[@]}" \
+    --temperatures 0.05 --style_views 2 --style strong --vocabulary "$TABLE" --save "$WORK/probe_style"
+[ -d "$WORK/probe_hybrid" ] || $PY train/vocab_probe.py --data_dir "$DATA" --train_oracles "${ORACLES[@]}" \
+    --temperatures 0.05 --seeds 1 --vocabulary "$TABLE" --save "$WORK/probe_hybrid" --seed_zero coefficients
+for seed in $SEEDS; do
+    $PY train/train.py --data_dir "$PACK" --init_generator "$WORK/probe/soft_T0.05" --vocabulary "$TABLE" \
+        --vocab_targets "${ORACLES[@]}" --vocab_temperature 0.05 --lambda_vocab 1.0 \
+        --best_of_k 2 --reversal_invariant --train_batch_size 16 --frames_per_clip 4 --mixed_precision bf16 \
+        --use_ema --ema_decay 0.99 --max_train_time_minutes 25 --checkpointing_steps 50 \
+        --checkpoints_total_limit 2 --report_to none --lambda_front_share 0 --seed "$seed" \
+        --resume_from_checkpoint latest --output_dir "$WORK/runs/probeft_s$seed" &
+done
+wait
+# The probe's accuracy beside the class prior: python train/vocab_accuracy.py --model M --oracle <oracleB_val> ...
+
 # 3. One run per split: both seeds' models, the bundled model, static; two sampling seeds (diversity, best-of-2).
 MODELS=()
-for seed in $SEEDS; do MODELS+=(--model "$WORK/runs/vocab_s$seed"); done
+for seed in $SEEDS; do MODELS+=(--model "$WORK/runs/vocab_s$seed" --model "$WORK/runs/probeft_s$seed"); done
+for m in probe/hard probe/soft_T0.02 probe/soft_T0.05 probe/soft_T0.1 probe_style/soft_T0.05 probe_hybrid/soft_T0.05; do
+    MODELS+=(--model "$WORK/$m")
+done
 for split in val unseen-val; do
     case $split in val) SUBSET=(--max_sequences 74) ;; *) SUBSET=() ;; esac
     $PY train/evaluate.py "${MODELS[@]}" --model default --data_dir "$DATA" --split "$split" "${SUBSET[@]}" \
         --seeds 2 --baseline static --bootstrap 200 --contact_sheets 0 --output_dir "$WORK/eval_vocab_$split"
 done
+# Blind curves on unseen-val: add --baseline blind:{bob,sway,breathe} --amplitudes 0.01,0.02,0.04,0.06,0.1; the seeds
+# that sample (H1): --seed 1 --seeds 2; at equal motion: --strength 1.5.
