@@ -42,6 +42,9 @@ def canvases(model, data_dir: str, split: str, seqs: list[str]) -> torch.Tensor:
     """Each loop's letterboxed frame 0 ``(N, 4, R, R)`` at the model's resolution."""
     ds = open_dataset(data_dir, split, resolution=model.resolution, augment=False)
     where = {ds.meta(i)[0]: i for i in range(len(ds))}
+    missing = [s for s in seqs if s not in where]
+    if missing:
+        raise ValueError(f"{len(missing)} oracle loops are not in {data_dir} {split}, e.g. {missing[0]!r}")
     return torch.stack([io.to_tensor(ds.frames(where[s], [0])[0]) for s in seqs])
 
 
@@ -116,6 +119,15 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.save and not args.vocabulary:
         p.error("--save needs --vocabulary")
+    try:
+        return run(args)
+    except (FileNotFoundError, KeyError, ValueError) as exc:
+        print(f"vocab_probe.py: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def run(args) -> int:
+    """Fits the probes, optionally saves them as models, prints a table per evaluated split."""
     model = load_model(args.model).eval()
     size = int(MotionTargets(args.train_oracles[0]).tensors["entry_l1"].shape[1])
     hard = OracleTargets(args.train_oracles, size)
