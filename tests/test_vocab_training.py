@@ -177,3 +177,13 @@ def test_probe_heads_fold_their_standardisation_into_the_saved_model():
     raw = torch.nn.Linear(5, 2)
     fold(head, raw, mean, std)
     assert torch.allclose(raw(x), head((x - mean) / std), atol=1e-4)
+
+
+def test_oracle_shards_load_disjoint_parts_of_the_same_selection(tmp_path):
+    from _train_data import make_prepared_root
+    from train.fit_motion import load_clips
+
+    root = make_prepared_root(tmp_path / "root", {"train": 7})
+    whole = [c[0] for c in load_clips(str(root), "train", 16, 6, 4, every=1)]  # 6 of 7 loops
+    parts = [[c[0] for c in load_clips(str(root), "train", 16, 6, 4, every=1, shard=(k, 2))] for k in range(2)]
+    assert len(whole) == 6 and parts == [whole[0::2], whole[1::2]]

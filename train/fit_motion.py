@@ -56,11 +56,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def load_clips(data_dir: str, split: str, resolution: int, max_sequences: int | None, max_frames: int, every: int = 1):
-    """The sequences of a split (every ``every``-th, at most ``max_sequences``) as
-    ``(seq, source, frames (N, 4, R, R) premultiplied, phases (N,))``."""
+def load_clips(data_dir: str, split: str, resolution: int, max_sequences: int | None, max_frames: int, every: int = 1,
+               shard: tuple[int, int] = (0, 1)):
+    """The sequences of a split (every ``every``-th, at most ``max_sequences``; of those the ``k``-th of every ``n``
+    for ``shard = (k, n)``) as ``(seq, source, frames (N, 4, R, R) premultiplied, phases (N,))``."""
     ds = open_dataset(data_dir, split, resolution=resolution, augment=False)
-    indices = list(range(0, len(ds), max(1, every)))[:max_sequences]
+    indices = list(range(0, len(ds), max(1, every)))[:max_sequences][shard[0]::shard[1]]
     clips = []
     for i in tqdm(indices, desc=f"loading {split}", unit="seq", disable=None):
         n = ds.num_frames(i)

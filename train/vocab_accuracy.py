@@ -30,14 +30,14 @@ if __package__ in (None, ""):  # run as a script: import `train` from the repo r
 from still2motion import io, load_model  # noqa: E402
 from still2motion.data import open_dataset  # noqa: E402
 from train.motion_targets import MotionTargets  # noqa: E402
-from train.vocab_loss import OracleTargets  # noqa: E402
+from train.vocab_loss import MIN_GAIN, OracleTargets  # noqa: E402
 
 
 def scores(logits: torch.Tensor, oracle: MotionTargets, size: int) -> dict:
     """Accuracy rows of ``logits (N, 2V)`` (one per oracle loop, in its order)."""
     t = oracle.tensors
     classes = (t["entry"] + size * t["mirror"]).long()
-    fit = t["oracle_l1"] <= 0.85 * t["static_l1"]
+    fit = t["oracle_l1"] <= (1 - MIN_GAIN) * t["static_l1"]
     logp = torch.log_softmax(logits.float(), dim=1)
     top5 = logp.topk(min(5, 2 * size), dim=1).indices
     entry_logp = torch.logsumexp(logp.view(-1, 2, size), dim=1)  # (N, V): mirror summed out
@@ -65,17 +65,26 @@ def prior_logits(paths: list[str], size: int, n: int) -> torch.Tensor:
     return counts.log().expand(n, -1)
 
 
+def first_frames(data_dir: str, split: str, resolution: int, seqs: list[str]) -> torch.Tensor:
+    """Frame 0 of each named loop, letterboxed at ``resolution``: ``(N, 4, R, R)``.
+
+    Raises:
+        ValueError: a loop is not in the split.
+    """
+    ds = open_dataset(data_dir, split, resolution=resolution, augment=False)
+    where = {ds.meta(i)[0]: i for i in range(len(ds))}
+    missing = [s for s in seqs if s not in where]
+    if missing:
+        raise ValueError(f"{len(missing)} oracle loops are not in {data_dir} {split}, e.g. {missing[0]!r}")
+    return torch.stack([io.to_tensor(ds.frames(where[s], [0])[0]) for s in seqs])
+
+
 @torch.no_grad()
 def model_logits(model_path: str, oracle: MotionTargets, data_dir: str, split: str) -> tuple[torch.Tensor, int]:
     model = load_model(model_path).eval()
     if not getattr(model, "vocabulary_size", 0):
         raise ValueError(f"{model_path} has no vocabulary head")
-    ds = open_dataset(data_dir, split, resolution=model.resolution, augment=False)
-    where = {ds.meta(i)[0]: i for i in range(len(ds))}
-    missing = [s for s in oracle.seqs if s not in where]
-    if missing:
-        raise ValueError(f"{len(missing)} oracle loops are not in {data_dir} {split}, e.g. {missing[0]}")
-    canvas = torch.stack([io.to_tensor(ds.frames(where[s], [0])[0]) for s in oracle.seqs])
+    canvas = first_frames(data_dir, split, model.resolution, oracle.seqs)
     return torch.cat([model.forward_vocab(c)[0] for c in canvas.split(32)]), model.vocabulary_size
 
 

@@ -32,6 +32,8 @@ import torch.nn.functional as F
 
 from train.motion_targets import MotionTargets
 
+MIN_GAIN = 0.15  # a loop's best entry must beat a still frame by this share of its L1 to be a hard target
+
 
 class OracleTargets:
     """Per-loop targets of one or more oracle files (``vocab_oracle.py --shard``), looked up by sequence name.
@@ -40,7 +42,7 @@ class OracleTargets:
         ValueError: a file is not a ``vocab_oracle.py`` output.
     """
 
-    def __init__(self, paths: str | Path | list, size: int, min_gain: float = 0.15, temperature: float = 0.0) -> None:
+    def __init__(self, paths: str | Path | list, size: int, min_gain: float = MIN_GAIN, temperature: float = 0.0) -> None:
         parts = []
         for path in paths if isinstance(paths, (list, tuple)) else [paths]:
             targets = MotionTargets(path)
@@ -66,8 +68,8 @@ class OracleTargets:
     def __len__(self) -> int:
         return len(self.seqs)
 
-    def batch(self, seqs: list[str], start=None, num_frames=None, flip=None) -> tuple[torch.Tensor, torch.Tensor,
-                                                                                          torch.Tensor]:
+    def batch(self, seqs: list[str], start=None, num_frames=None, flip=None) -> tuple[
+            torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """``(classes (B,), residual (B, 6), weight (B,), soft)`` of items showing frame ``start (B,)`` of loops of
         ``num_frames (B,)`` (default: frame 0), mirrored where ``flip (B,)`` > 0.5; unknown loops get weight 0.
         ``soft`` is ``None``, or with a temperature the ``(B, 2V)`` class probabilities (rows of unknown loops 0)."""

@@ -2,7 +2,8 @@
 
 From scratch it is ``Still2Motion(vocabulary_size=V)``; from ``--init_generator`` a coefficient model lends its U-Net
 (every weight but the coefficient heads' carries over; the vocabulary head starts at zero: a uniform choice and the
-identity residual). The table's entries are copied into the head's buffers, so the saved model carries its table.
+identity residual; a base that already has a vocabulary keeps its scores). The named table's entries are copied
+into the head's buffers, so the saved model carries the table it was trained with.
 ``motion_scale`` starts at 1: the residual's scale is learned, not calibrated afterwards; with
 ``seed_zero="coefficients"`` (seed 0 keeps the base's coefficient motion) the base's calibration is kept.
 """
@@ -41,6 +42,5 @@ def with_vocabulary(table_path: str | Path, base: Still2Motion | None = None, co
     if (K, M) != (model.num_layers, model.num_harmonics):
         raise ValueError(f"table '{table_path}' has {K} layers and {M} harmonics, the model {model.num_layers} and "
                          f"{model.num_harmonics}")
-    if base is None or base.vocabulary_size == 0:
-        model.vocab_head.set_table(table.masks, table.affine, table.flow)
+    model.vocab_head.set_table(table.masks, table.affine, table.flow)
     return model

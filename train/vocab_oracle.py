@@ -226,8 +226,7 @@ def main(argv=None) -> int:
         table, _, config = load_table(args.vocabulary)
         R = int(config.get("resolution", 32))
         every = scored_every(args.data_dir, args.split, R, args.max_sequences)
-        clips = load_clips(args.data_dir, args.split, R, args.max_sequences, 32, every)
-        clips = clips[args.shard[0]::args.shard[1]]
+        clips = load_clips(args.data_dir, args.split, R, args.max_sequences, 32, every, args.shard)
         if not clips:
             raise ValueError(f"split {args.split!r} of {args.data_dir} has no sequences")
     except (FileNotFoundError, ValueError) as exc:

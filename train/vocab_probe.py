@@ -29,23 +29,12 @@ import torch
 if __package__ in (None, ""):  # run as a script: import `train` from the repo root
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from still2motion import io, load_model  # noqa: E402
+from still2motion import load_model  # noqa: E402
 from still2motion.augment import style_config, style_transform  # noqa: E402
-from still2motion.data import open_dataset  # noqa: E402
 from train.motion_targets import MotionTargets  # noqa: E402
-from train.vocab_accuracy import prior_logits, scores  # noqa: E402
+from train.vocab_accuracy import first_frames, prior_logits, scores  # noqa: E402
 from train.vocab_loss import OracleTargets  # noqa: E402
 from train.vocab_model import with_vocabulary  # noqa: E402
-
-
-def canvases(model, data_dir: str, split: str, seqs: list[str]) -> torch.Tensor:
-    """Each loop's letterboxed frame 0 ``(N, 4, R, R)`` at the model's resolution."""
-    ds = open_dataset(data_dir, split, resolution=model.resolution, augment=False)
-    where = {ds.meta(i)[0]: i for i in range(len(ds))}
-    missing = [s for s in seqs if s not in where]
-    if missing:
-        raise ValueError(f"{len(missing)} oracle loops are not in {data_dir} {split}, e.g. {missing[0]!r}")
-    return torch.stack([io.to_tensor(ds.frames(where[s], [0])[0]) for s in seqs])
 
 
 @torch.no_grad()
@@ -131,7 +120,7 @@ def run(args) -> int:
     model = load_model(args.model).eval()
     size = int(MotionTargets(args.train_oracles[0]).tensors["entry_l1"].shape[1])
     hard = OracleTargets(args.train_oracles, size)
-    train = canvases(model, args.data_dir, "train", hard.seqs)
+    train = first_frames(args.data_dir, "train", model.resolution, hard.seqs)
     views = [train] + [styled(train, style_config(args.style), seed) for seed in range(args.style_views)]
     feats = [pooled(model, v) for v in views] + [pooled(model, v.flip(-1)) for v in views]  # plain, then mirrored
     x = feats[0]
@@ -163,7 +152,7 @@ def run(args) -> int:
     for spec in args.eval:
         split, path = spec.split("=", 1)
         oracle = MotionTargets(path)
-        xe = (pooled(model, canvases(model, args.data_dir, split, oracle.seqs)) - mean) / std
+        xe = (pooled(model, first_frames(args.data_dir, split, model.resolution, oracle.seqs)) - mean) / std
         rows = {name: scores(head(xe).detach(), oracle, size) for name, head in heads.items()}
         rows["prior"] = scores(prior_logits(args.train_oracles, size, len(oracle.seqs)), oracle, size)
         keys = list(next(iter(rows.values())))
