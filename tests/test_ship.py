@@ -28,6 +28,15 @@ def test_ship_copies_weights_and_card_numbers_come_from_metrics(tmp_path):
     assert load_model(dest).state_dict().keys() == load_model(run).state_dict().keys()
 
 
+def test_steps_come_from_the_newest_checkpoint_else_from_the_runs_card(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "README.md").write_text("- steps: 288\n- wall time: 19.8 min\n- hardware: CPU\n")
+    assert ship.run_info(run)["steps"] == 288 and ship.run_info(run)["wall_time_minutes"] == 19.8
+    (run / "README.md").write_text("- wall time: 1 min\n")
+    assert ship.run_info(run)["steps"] is None  # nothing says: the card prints None rather than a guess
+
+
 def test_motion_scale_is_shipped_and_must_match_the_measured_strength(tmp_path, capsys):
     run = tmp_path / "run"
     random_model(seed=5).save_pretrained(run)

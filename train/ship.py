@@ -48,14 +48,18 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def run_info(run_dir: Path) -> dict:
-    """Steps from the newest checkpoint; hardware, wall time and command from the run's own card."""
+    """Steps from the newest checkpoint (else the run's card); hardware, wall time and command from the run's card."""
     checkpoints = sorted(run_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
     info = {"steps": read_state(checkpoints[-1])["global_step"] if checkpoints else None}
     card = (run_dir / "README.md").read_text() if (run_dir / "README.md").is_file() else ""
     for line in card.splitlines():
-        for key, prefix in (("hardware", "- hardware: "), ("wall", "- wall time: "), ("command", "- command: ")):
+        for key, prefix in (("hardware", "- hardware: "), ("wall", "- wall time: "), ("command", "- command: "),
+                            ("card_steps", "- steps: ")):
             if line.startswith(prefix):
                 info[key] = line[len(prefix):].strip("`")
+    card_steps = info.pop("card_steps", "")
+    if info["steps"] is None and card_steps.isdigit():  # weights copied out of a run without its checkpoints
+        info["steps"] = int(card_steps)
     info["wall_time_minutes"] = float(info.pop("wall", "0 min").split()[0])
     if info.get("command"):  # a card written before paths were made portable
         info["command"] = model_card.portable_command(shlex.split(info["command"]))

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# How the bundled default model was made (2-core CPU: data 3.5 min, stage 1 33 min, stage 2 55 + 27 + 65 min). Run from the repository root.
+# How the bundled default model was made, from the repository root on a 2-core CPU. Steps 1-5 made v1 (data 3.5 min,
+# stage 1 33 min, stage 2 55 + 27 + 65 min); steps 6-8 continue it into v2, the bundled model since issue 19
+# (data 15 min, 20 min of training).
 set -euo pipefail
 C=${STILL2MOTION_CACHE:-$HOME/.cache/still2motion}
 
@@ -62,4 +64,37 @@ python train/evaluate.py --model "$C/runs/loso_supertux" --data_dir "$C/eval_sup
 python train/ship.py --run_dir "$C/runs/v1_k1rev" --data_dir "$C/data" --metrics eval/test/metrics.json --motion_scale $S \
     --extra "Validation split (val)=eval/val_s$S/metrics.json" \
     --extra "Leave-one-source-out: recipe 3b (trained without SuperTux, 55 min), evaluated on all 136 SuperTux loops=eval/loso_supertux/metrics.json"
+python train/examples_sheet.py --output docs/examples_default_model.png   # (v1's picture)
+
+# 6. v2: ten sources (docs/data-sources.md) in one compact pack, then 288 steps from v1 with the energy term at 0.5
+#    (docs/experiments.md, "Levers against the shrink on unseen art"; seed 1 beside it, the two-seed rule).
+python train/prepare_data.py --out "$C/data_v2" --compact_pack "$C/pack64_v2.s2mpack"              # ~15 min
+V1=$C/runs/v1_shipped && mkdir -p "$V1"                  # v1 as it was shipped (motion_scale 1.25), from git
+for f in config.json model.safetensors; do git show db06104:still2motion/default_model/$f > "$V1/$f"; done
+for SEED in 0 1; do
+  OMP_NUM_THREADS=1 python train/train.py --data_dir "$C/pack64_v2.s2mpack" --output_dir "$C/runs/v2_energy05_s$SEED" \
+      --init_generator "$V1" --best_of_k 1 --reversal_invariant --lambda_energy 0.5 --lambda_front_share 0 \
+      --train_batch_size 16 --frames_per_clip 4 --mixed_precision bf16 --use_ema --ema_decay 0.99 \
+      --max_train_steps 288 --checkpointing_steps 50 --checkpoints_total_limit 2 --report_to none --seed $SEED &
+done; wait
+
+# 7. Choose on the validation splits only (seed 0: val motion ratio 1.03 at v1's motion_scale 1.25, so it stays),
+#    then evaluate once: test (best of 4 seeds), unseen-test (blind curves), realism on val (120 loops).
+R=$C/runs/v2_energy05_s0
+for SPLIT in val unseen-val; do
+  python train/evaluate.py --model "$R" --model "$C/runs/v2_energy05_s1" --data_dir "$C/data" --split $SPLIT \
+      --max_sequences 74 --output_dir "eval/v2_$SPLIT" --seeds 2 --bootstrap 200 --baseline static
+done
+BLIND=(--baseline blind:bob --baseline blind:sway --baseline blind:breathe --amplitudes 0.01,0.02,0.04,0.06,0.1)
+python train/evaluate.py --model "$R" --model "$V1" --data_dir "$C/data" --split test --output_dir eval/v2_test \
+    --seeds 4 --bootstrap 200 --baseline static
+python train/evaluate.py --model "$R" --model "$V1" --data_dir "$C/data" --split unseen-test \
+    --output_dir eval/v2_unseen-test --seeds 4 --bootstrap 200 --baseline static "${BLIND[@]}"
+python train/evaluate.py --model "$R" --model "$V1" --data_dir "$C/data" --split val --output_dir eval/v2_val_realism \
+    --realism 120 --seeds 2 --bootstrap 200 --baseline static
+
+# 8. Ship v2 (card numbers read from those files) and redraw the README picture.
+python train/ship.py --run_dir "$R" --data_dir "$C/pack64_v2.s2mpack" --metrics eval/v2_test/metrics.json \
+    --extra "Unseen-style test split (SuperTux: not in v2's data; v1, its start, trained on 106 SuperTux loops)=eval/v2_unseen-test/metrics.json" \
+    --extra "Validation split (val), with realism=eval/v2_val_realism/metrics.json"
 python train/examples_sheet.py --output docs/examples_default_model.png
