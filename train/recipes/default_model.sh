@@ -93,7 +93,8 @@ python train/evaluate.py --model "$R" --model "$V1" --data_dir "$C/data" --split
 python train/evaluate.py --model "$R" --model "$V1" --data_dir "$C/data" --split val --output_dir eval/v2_val_realism \
     --realism 120 --seeds 2 --bootstrap 200 --baseline static
 
-# 8. Ship v2 (card numbers read from those files) and redraw the README picture.
+# 8. Ship v2 (card numbers read from those files; the shipped card adds four --notes lines: what v2 is, v1's data
+#    and licences, its numbers beside v1's) and redraw the README picture.
 python train/ship.py --run_dir "$R" --data_dir "$C/pack64_v2.s2mpack" --metrics eval/v2_test/metrics.json \
     --extra "Unseen-style test split (SuperTux: not in v2's data; v1, its start, trained on 106 SuperTux loops)=eval/v2_unseen-test/metrics.json" \
     --extra "Validation split (val), with realism=eval/v2_val_realism/metrics.json"
