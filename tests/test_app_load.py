@@ -102,7 +102,7 @@ def test_two_rounds_of_32_concurrent_requests(app, tmp_path):
                 served += 1
         counts.append(_temp_files(app))
     assert served == 2 * (REQUESTS - len(BAD_CASES))
-    # Which 16 request folders are kept (1 or 2 files each) varies with completion order, so the count may move by a
-    # few files; accumulation would add a round's worth (32+ files).
-    assert counts[1] - counts[0] < REQUESTS // 4, f"temp files grew from {counts[0]} to {counts[1]} across rounds"
+    # Which 16 request folders are kept (1 or 2 files each) varies with completion order, so the count may move by up
+    # to 16 files (+8 seen on a loaded 2-core machine); accumulation would add a round's worth (32+ files).
+    assert counts[1] - counts[0] < REQUESTS // 2, f"temp files grew from {counts[0]} to {counts[1]} across rounds"
     assert len(list(app.WORK_DIR.iterdir())) <= app.KEEP_REQUESTS + 2
