@@ -64,7 +64,6 @@ python train/evaluate.py --model "$C/runs/loso_supertux" --data_dir "$C/eval_sup
 python train/ship.py --run_dir "$C/runs/v1_k1rev" --data_dir "$C/data" --metrics eval/test/metrics.json --motion_scale $S \
     --extra "Validation split (val)=eval/val_s$S/metrics.json" \
     --extra "Leave-one-source-out: recipe 3b (trained without SuperTux, 55 min), evaluated on all 136 SuperTux loops=eval/loso_supertux/metrics.json"
-python train/examples_sheet.py --output docs/examples_default_model.png   # (v1's picture)
 
 # 6. v2: ten sources (docs/data-sources.md) in one compact pack, then 288 steps from v1 with the energy term at 0.5
 #    (docs/experiments.md, "Levers against the shrink on unseen art"; seed 1 beside it, the two-seed rule).
