@@ -109,3 +109,29 @@ def test_energy_mismatch_is_zero_for_equal_motion_and_grows_with_stillness():
     assert energy_mismatch(shifted, real, image).item() < 1e-6
     assert energy_mismatch(still, real, image).item() > 2.0
     assert energy_mismatch(real * 0.5, real, image).item() > energy_mismatch(real * 0.9, real, image).item() > 0
+
+
+def test_energy_floor_charges_only_clips_moving_less_than_the_floor():
+    torch.manual_seed(0)
+    from train.losses import energy_mismatch
+
+    image = torch.rand(2, 4, 8, 8)
+    real = image.unsqueeze(1) + 0.2 * torch.randn(2, 3, 4, 8, 8)
+    inp = image.unsqueeze(1)
+    bigger = inp + 2.0 * (real - inp)  # moves twice as much: free with a floor, charged two-sided
+    assert energy_mismatch(bigger, real, image, floor=0.7).item() == 0.0
+    assert energy_mismatch(bigger, real, image).item() > 0.5
+    slightly_less = inp + 0.8 * (real - inp)  # above a 0.7 floor
+    assert energy_mismatch(slightly_less, real, image, floor=0.7).item() == 0.0
+    timid = inp + 0.35 * (real - inp)  # half the floor: pays about log 2
+    assert abs(energy_mismatch(timid, real, image, floor=0.7).item() - math.log(2)) < 0.05
+
+
+def test_energy_floor_is_checked():
+    from train.args import ConfigError, parse_args
+
+    with pytest.raises(ConfigError, match=r"--energy_floor must be in \(0, 1\], got 1.5"):
+        parse_args(["--data_dir", "x", "--lambda_energy", "1", "--energy_floor", "1.5"])
+    with pytest.raises(ConfigError, match="needs --lambda_energy"):
+        parse_args(["--data_dir", "x", "--energy_floor", "0.7"])
+    assert parse_args(["--data_dir", "x", "--lambda_energy", "1", "--energy_floor", "0.7"]).energy_floor == 0.7

@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "layer 0 is the back, the front layers are parts in front of it")
     lo.add_argument("--lambda_energy", type=float, default=0.0,
                     help="match each clip's motion energy to the real loop's (log ratio), for every noise draw")
+    lo.add_argument("--energy_floor", type=float, default=None,
+                    help="make the energy term one-sided: only clips moving less than this share (0..1] of their real "
+                         "loop pay (default: two-sided)")
     lo.add_argument("--motion_targets", default=None, help="fitted motions (train/fit_motion.py) to regress onto")
     lo.add_argument("--lambda_motion", type=float, default=1.0, help="coefficient regression (needs --motion_targets)")
     lo.add_argument("--vocabulary", default=None,
@@ -138,6 +141,10 @@ def check_args(args: argparse.Namespace) -> None:
                 raise ConfigError(f"--{name} only applies to --generator still2motion, not {args.generator}")
         if args.reversal_invariant:
             raise ConfigError(f"--reversal_invariant only applies to --generator still2motion, not {args.generator}")
+    if args.energy_floor is not None and not 0 < args.energy_floor <= 1:
+        raise ConfigError(f"--energy_floor must be in (0, 1], got {args.energy_floor}")
+    if args.energy_floor is not None and not args.lambda_energy:
+        raise ConfigError("--energy_floor needs --lambda_energy > 0 (it shapes that term)")
     if args.vocab_temperature < 0:
         raise ConfigError(f"--vocab_temperature must be >= 0, got {args.vocab_temperature}")
     if args.vocab_targets and not args.vocabulary:

@@ -7,6 +7,8 @@ No pretrained networks: nothing can be downloaded.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -62,16 +64,23 @@ def feature_matching(real_features: list[torch.Tensor], fake_features: list[torc
     return torch.stack(terms).mean()
 
 
-def energy_mismatch(fake: torch.Tensor, real: torch.Tensor, image: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+def energy_mismatch(
+    fake: torch.Tensor, real: torch.Tensor, image: torch.Tensor, eps: float = 1e-3, floor: float | None = None
+) -> torch.Tensor:
     """``|log E(fake) - log E(real)|`` averaged over clips, ``E`` = mean |frame - input| of a clip ``(N, S, 4, H, W)``.
 
     Plain L1 is smallest for a timid guess, so on unfamiliar art motion amplitude collapses towards stillness; this
-    term asks every clip to move about as much as its real loop does, whichever way it moves.
+    term asks every clip to move about as much as its real loop does, whichever way it moves. With ``floor`` (in
+    ``(0, 1]``) it is one-sided: only a clip moving less than ``floor`` times its real loop pays,
+    ``max(0, log floor - log(E(fake) / E(real)))``, and overshoot is left to the reconstruction loss.
     """
     inp = image.float().unsqueeze(1)
     e_fake = (fake.float() - inp).abs().mean(dim=(1, 2, 3, 4))
     e_real = (real.float() - inp).abs().mean(dim=(1, 2, 3, 4))
-    return (torch.log(e_fake + eps) - torch.log(e_real + eps)).abs().mean()
+    log_ratio = torch.log(e_fake + eps) - torch.log(e_real + eps)
+    if floor is None:
+        return log_ratio.abs().mean()
+    return torch.relu(math.log(floor) - log_ratio).mean()
 
 
 # --- regularisers of the periodic-warp generator ---
