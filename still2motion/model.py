@@ -48,9 +48,11 @@ class Still2Motion(
         seed_zero: with a vocabulary, what zero noise (seed 0) animates with: ``"vocabulary"`` (the most likely
             entry) or ``"coefficients"`` (the coefficient heads, as a model without a vocabulary does; other seeds
             still sample the vocabulary: one best guess, then distinct real motions).
+        noise_scale: the seeds' noise ``z`` is drawn with this standard deviation (training draws 1). Above 1 the
+            seeds differ more (docs/experiments.md, "Noise temperature"); chosen on val like ``motion_scale``.
     """
 
-    added_config_keys = ("motion_scale", "vocabulary_size", "seed_zero")  # older configs load with the defaults
+    added_config_keys = ("motion_scale", "vocabulary_size", "seed_zero", "noise_scale")  # older configs load with the defaults
 
     def __init__(
         self,
@@ -66,12 +68,15 @@ class Still2Motion(
         motion_scale: float = 1.0,
         vocabulary_size: int = 0,
         seed_zero: str = "vocabulary",
+        noise_scale: float = 1.0,
     ) -> None:
         super().__init__()
         block_out_channels = tuple(block_out_channels)  # config.json hands back a list
         depth = len(block_out_channels) - 1
         if not (isinstance(motion_scale, (int, float)) and 0 < motion_scale <= 10):
             raise ValueError(f"motion_scale must be a number in (0, 10], got {motion_scale!r}")
+        if not (isinstance(noise_scale, (int, float)) and not isinstance(noise_scale, bool) and 0 <= noise_scale <= 10):
+            raise ValueError(f"noise_scale must be a number in [0, 10], got {noise_scale!r}")
         if generator_type != "still2motion":
             raise ValueError(f"generator_type must be 'still2motion' for Still2Motion, got {generator_type!r}")
         if depth < 1 or resolution % (2**depth):
@@ -91,6 +96,7 @@ class Still2Motion(
         self.noise_dim = noise_dim
         self.align_corners = align_corners
         self.motion_scale = float(motion_scale)
+        self.noise_scale = float(noise_scale)
         self.flow_level = depth - 1 - flow_downsample.bit_length() + 1  # decoder level at R / flow_downsample
 
         K, M = num_layers, num_harmonics
@@ -166,10 +172,11 @@ class Still2Motion(
         return self.vocab_head(bottleneck.mean(dim=(2, 3)), image, noise, classes)
 
     def sample_noise(self, seed: int | None, batch_size: int = 1) -> torch.Tensor:
-        """The noise for a seed; with a vocabulary, seed 0 is zero noise: the most likely motion."""
+        """The noise for a seed (standard deviation ``noise_scale``); with a vocabulary, seed 0 is zero noise: the most
+        likely motion."""
         if self.vocabulary_size and seed == 0:
             return torch.zeros(batch_size, self.noise_dim)
-        return super().sample_noise(seed, batch_size)
+        return super().sample_noise(seed, batch_size) * self.noise_scale
 
     def forward_frames(
         self, image: torch.Tensor, phases: torch.Tensor, noise: torch.Tensor | None = None, motion: Motion | None = None
