@@ -220,3 +220,33 @@ def test_evaluate_loads_any_generator_type(prepared_root, tmp_path, kind):
     report = json.loads((out / "metrics.json").read_text())
     assert list(report["rows"]) == [kind] and report["rows"][kind]["n"] == 3
     assert (out / "contact" / f"{kind}_0.png").is_file()
+
+
+def test_noise_scale_override_reaches_every_seed_and_is_recorded(prepared_root, tmp_path):
+    from conftest import random_model
+
+    random_model(seed=2, scale=0.2).save_pretrained(tmp_path / "rand")
+    reports = {}
+    for scale in ("0", "3"):
+        out = tmp_path / f"out{scale}"
+        argv = ["--model", str(tmp_path / "rand"), "--data_dir", str(prepared_root), "--split", "val",
+                "--output_dir", str(out), "--seeds", "2", "--bootstrap", "0", "--contact_sheets", "0",
+                "--noise_scale", scale]
+        assert main(argv) == 0
+        reports[scale] = json.loads((out / "metrics.json").read_text())
+        assert reports[scale]["noise_scale"] == float(scale)
+        assert f"seed noise spread {scale}" in (out / "metrics.md").read_text()
+    diversity = {s: [it["diversity"] for it in r["rows"]["rand"]["items"]] for s, r in reports.items()}
+    assert max(diversity["0"]) < 1e-6  # no noise: every seed is one motion
+    assert min(diversity["3"]) > 1e-3
+
+
+def test_noise_scale_override_is_checked(prepared_root, tmp_path, capsys):
+    from still2motion.baselines import STNGenerator
+
+    STNGenerator(resolution=32, block_out_channels=(8, 16)).save_pretrained(tmp_path / "stn")
+    base = ["--data_dir", str(prepared_root), "--split", "val", "--output_dir", str(tmp_path / "out")]
+    assert main([*base, "--model", str(tmp_path / "stn"), "--noise_scale", "2"]) == 1
+    assert "--noise_scale applies to still2motion models" in capsys.readouterr().err
+    assert main([*base, "--model", "default", "--noise_scale", "-1"]) == 1
+    assert "--noise_scale must be in [0, 10], got -1.0" in capsys.readouterr().err

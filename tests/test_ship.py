@@ -127,3 +127,24 @@ def test_bundled_card_and_package_metadata_name_no_machine_paths_or_missing_repo
     project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
     assert project["project"]["license"] == "Apache-2.0"  # an SPDX expression (PEP 639), not a table
     assert "setuptools>=77" in project["build-system"]["requires"]  # the first setuptools that accepts it
+
+
+def test_noise_scale_is_shipped_and_must_match_the_measured_one(tmp_path, capsys):
+    run = tmp_path / "run"
+    random_model(seed=5).save_pretrained(run)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "manifest.jsonl").write_text(json.dumps({"seq": "a#b", "split": "train", "source": "x"}) + "\n")
+    own = {"split": "test", "n": 1, "strength": 1.0, "rows": {}}  # measured at the run's own noise (1)
+    (tmp_path / "own.json").write_text(json.dumps(own))
+    (tmp_path / "wide.json").write_text(json.dumps({**own, "noise_scale": 1.5}))
+    common = ["--run_dir", str(run), "--data_dir", str(tmp_path / "data"), "--dest", str(tmp_path / "shipped")]
+    assert ship.main([*common, "--noise_scale", "1.5", "--metrics", str(tmp_path / "own.json")]) == 1
+    err = capsys.readouterr().err
+    assert "measured at noise scale 1," in err and "--noise_scale 1.5" in err and not (tmp_path / "shipped").exists()
+    assert ship.main([*common, "--metrics", str(tmp_path / "wide.json")]) == 1  # shipping 1, measured at 1.5
+    assert "measured at noise scale 1.5" in capsys.readouterr().err and not (tmp_path / "shipped").exists()
+    assert ship.main([*common, "--noise_scale", "-2", "--metrics", str(tmp_path / "own.json")]) == 1
+    assert "noise_scale must be a number in [0, 10]" in capsys.readouterr().err and not (tmp_path / "shipped").exists()
+    assert ship.main([*common, "--noise_scale", "1.5", "--metrics", str(tmp_path / "wide.json")]) == 0
+    assert load_model(tmp_path / "shipped").noise_scale == 1.5
+    assert '"noise_scale": 1.5' in (tmp_path / "shipped" / "README.md").read_text()  # the card's config line

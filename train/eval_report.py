@@ -84,7 +84,7 @@ def aggregate(items: list[dict], metrics: Sequence[str]) -> dict:
 
 def build_report(
     rows: dict[str, dict], real_items: list[dict], *, models: list[str], split: str, data_dir: str, seed: int,
-    strength: float = 1.0, draws: int = 1000, sources: list[str] | None = None,
+    strength: float = 1.0, draws: int = 1000, sources: list[str] | None = None, noise_scale: float | None = None,
 ) -> dict:
     """The whole ``metrics.json`` dict (see ``evaluate.py``'s docstring for the schema), JSON-safe.
 
@@ -94,6 +94,7 @@ def build_report(
         real_items: ``[{"seq", "source", "seam_ratio", "motion_energy"}]``, one per sequence.
         draws: bootstrap draws of the protocol summary (``train/protocol_report.py``); 0 leaves it out.
         sources: the ``--sources`` filter, if any.
+        noise_scale: the ``--noise_scale`` override of the models' seed-noise spread (None: their own).
     """
     out_rows = {}
     for name, row in rows.items():
@@ -108,6 +109,7 @@ def build_report(
         "data_dir": data_dir,
         "seed": seed,
         "strength": strength,
+        "noise_scale": noise_scale,
         "n": len(real_items),
         "sources": sources,
         "rows": out_rows,
@@ -151,6 +153,7 @@ def to_markdown(report: dict) -> str:
         "",
         f"{report['n']} sequences, seed {report['seed']}"
         + (f", models at strength {report['strength']:g}" if report.get("strength", 1.0) != 1.0 else "")
+        + (f", seed noise spread {report['noise_scale']:g}" if report.get("noise_scale") is not None else "")
         + ". L1, PSNR, phase-aligned L1, alpha IoU and s/seq are means; "
         "ratios are medians. Motion energy of the real loops: median "
         + _fmt(report["real"]["overall"]["motion_energy"]["median"], "{:.4f}")

@@ -82,6 +82,12 @@ def build_rows(args: argparse.Namespace, train_seqs: Callable[[], list[str]], ev
     rows: dict[str, Row] = {}
     for value in args.model:
         model = load_model(DEFAULT_MODEL if value == "default" else value).to(args.device)
+        if getattr(args, "noise_scale", None) is not None:
+            if not hasattr(model, "noise_scale"):
+                raise ValueError(f"--noise_scale applies to still2motion models, {value} holds {type(model).__name__}")
+            if not 0 <= args.noise_scale <= 10:
+                raise ValueError(f"--noise_scale must be in [0, 10], got {args.noise_scale}")
+            model.noise_scale = args.noise_scale
         name = base = model_name(value)
         for k in range(2, 100):
             if name not in rows:

@@ -4,7 +4,7 @@
         --output_dir OUT [--sources supertux] [--baseline static] [--baseline random-motion --motions FILE] \\
         [--baseline ceiling:today --fits F] [--baseline ceiling:coherent --coherent_fits F] \\
         [--baseline retrieval --bank F] [--baseline blind:bob --amplitudes 0.02,0.06,0.1] [--seeds 4] \\
-        [--bootstrap 1000] [--max_sequences N] [--seed 0] [--contact_sheets 16] [--strength 1.0] [--realism [LOOPS]]
+        [--bootstrap 1000] [--max_sequences N] [--seed 0] [--contact_sheets 16] [--strength 1.0] [--noise_scale S] [--realism [LOOPS]]
 
 The unseen-style protocol (docs/evaluation.md): ``--sources supertux --split unseen-val`` (iterate) or
 ``unseen-test`` (once per shipped model); ``--split train --max_sequences N`` scores every k-th training loop.
@@ -20,7 +20,7 @@ Outputs, in ``OUT``:
 - ``metrics.json``::
 
     {"model": [the --model values], "split": "val", "data_dir": ROOT, "seed": 0, "strength": 1.0,
-     "n": sequences scored,
+     "noise_scale": null (each model's own) or the --noise_scale value, "n": sequences scored,
      "rows": {row name: {                      # one per --model (named by its folder) and per --baseline
          "kind": "model" | "baseline", "model": the --model value or null, "n": sequences,
          "overall":    {metric: {"mean": float, "median": float}},
@@ -110,6 +110,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", default="cpu", help="device the models run on")
     p.add_argument("--strength", type=float, default=1.0,
                    help="motion strength of every --model row (animate's strength; 1 = the model's own motion_scale)")
+    p.add_argument("--noise_scale", type=float, default=None,
+                   help="spread of every --model row's seed noise (default: each model's own config noise_scale)")
     p.add_argument("--realism", type=loops_arg, nargs="?", const=120, metavar="LOOPS",
                    help="also run the realism tests (train/realism.py) on LOOPS sequences per row (default 120)")
     return p.parse_args(argv)
@@ -213,7 +215,7 @@ def _main(argv: list[str] | None) -> int:
         return 1
     report = build_report(
         results, real_items, models=list(args.model), split=args.split, data_dir=str(args.data_dir), seed=args.seed,
-        strength=args.strength, draws=args.bootstrap, sources=args.sources,
+        strength=args.strength, draws=args.bootstrap, sources=args.sources, noise_scale=args.noise_scale,
     )
     if realism is not None:
         report["realism"] = realism

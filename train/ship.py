@@ -44,6 +44,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--motion_scale", type=float, default=None,
                    help="amplitude calibration written into the shipped config.json (chosen on val with evaluate.py "
                         "--strength); every metrics file must have been measured at this effective strength")
+    p.add_argument("--noise_scale", type=float, default=None,
+                   help="seed-noise spread written into the shipped config.json (chosen on val with evaluate.py "
+                        "--noise_scale); every metrics file must have been measured at it")
     return p.parse_args(argv)
 
 
@@ -77,16 +80,19 @@ def main(argv=None) -> int:
     extras = [(title, path, model_card.read_metrics(Path(path).expanduser()))
               for title, _, path in (item.partition("=") for item in args.extra)]
     config = json.loads((run_dir / "config.json").read_text())  # valid: the model just loaded from it
-    if args.motion_scale is not None:
-        if not hasattr(model, "motion_scale"):
-            print(f"error: --motion_scale applies to still2motion models, {run_dir} holds {type(model).__name__}",
+    for key in ("motion_scale", "noise_scale"):
+        value = getattr(args, key)
+        if value is None:
+            continue
+        if not hasattr(model, key):
+            print(f"error: --{key} applies to still2motion models, {run_dir} holds {type(model).__name__}",
                   file=sys.stderr)
             return 1
-        config["motion_scale"] = args.motion_scale
+        config[key] = value
         try:
             type(model)(**config)  # the model's own check of the value, before anything is written
         except ValueError as exc:
-            print(f"error: --motion_scale: {exc}", file=sys.stderr)
+            print(f"error: --{key}: {exc}", file=sys.stderr)
             return 1
     run_scale = getattr(model, "motion_scale", 1.0)
     scale = config.get("motion_scale", 1.0)
@@ -95,6 +101,13 @@ def main(argv=None) -> int:
         if abs(effective - scale) > 1e-6:
             print(f"error: {path} was measured at motion scale {effective:g}, the shipped model has {scale:g} "
                   f"(evaluate with --strength {scale / run_scale:g})", file=sys.stderr)
+            return 1
+        noise = (measured or {}).get("noise_scale")
+        noise = getattr(model, "noise_scale", 1.0) if noise is None else noise
+        if abs(noise - config.get("noise_scale", 1.0)) > 1e-6:
+            print(f"error: {path} was measured at noise scale {noise:g}, the shipped model has "
+                  f"{config.get('noise_scale', 1.0):g} (evaluate with --noise_scale {config.get('noise_scale', 1.0):g})",
+                  file=sys.stderr)
             return 1
     extra = []
     for title, _, report in extras:
@@ -106,7 +119,7 @@ def main(argv=None) -> int:
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("config.json", "model.safetensors"):
         shutil.copyfile(run_dir / name, dest / name)
-    if args.motion_scale is not None:
+    if args.motion_scale is not None or args.noise_scale is not None:
         (dest / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     card = model_card.render_card(
         generator_type=config.get("generator_type", "still2motion"),
