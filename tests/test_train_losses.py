@@ -135,3 +135,21 @@ def test_energy_floor_is_checked():
     with pytest.raises(ConfigError, match="needs --lambda_energy"):
         parse_args(["--data_dir", "x", "--energy_floor", "0.7"])
     assert parse_args(["--data_dir", "x", "--lambda_energy", "1", "--energy_floor", "0.7"]).energy_floor == 0.7
+    with pytest.raises(ConfigError, match="--energy_pool must be >= 1, got 0"):
+        parse_args(["--data_dir", "x", "--lambda_energy", "1", "--energy_pool", "0"])
+
+
+def test_pooled_energy_ignores_pixel_churn_but_sees_a_shift():
+    from train.losses import energy_mismatch
+
+    image = torch.zeros(1, 4, 16, 16)
+    image[..., 4:12, 4:12] = 1.0  # an opaque square
+    real = torch.roll(image, 2, dims=-1).unsqueeze(1).repeat(1, 3, 1, 1, 1)  # the square moves 2 px right
+    checker = ((torch.arange(16)[:, None] + torch.arange(16)[None, :]) % 2).float() * 2 - 1  # +-1
+    churn = (image + 0.5 * checker * image).unsqueeze(1).repeat(1, 3, 1, 1, 1)  # every pixel flickers +-0.5 in place
+    # per pixel the churn moves plenty: free at pool 1 with a floor
+    assert energy_mismatch(churn, real, image, floor=0.8).item() == 0.0
+    # averaged over 4x4 blocks the flicker almost cancels: the floor charges it, and not the real shift
+    assert energy_mismatch(churn, real, image, floor=0.8, pool=4).item() > 1.0
+    assert energy_mismatch(real, real, image, floor=0.8, pool=4).item() == 0.0
+    assert energy_mismatch(real, real, image, pool=4).item() < 1e-6

@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     lo.add_argument("--energy_floor", type=float, default=None,
                     help="make the energy term one-sided: only clips moving less than this share (0..1] of their real "
                          "loop pay (default: two-sided)")
+    lo.add_argument("--energy_pool", type=int, default=1,
+                    help="measure the energy term on frames averaged over N x N blocks: coarse motion only (default 1)")
     lo.add_argument("--motion_targets", default=None, help="fitted motions (train/fit_motion.py) to regress onto")
     lo.add_argument("--lambda_motion", type=float, default=1.0, help="coefficient regression (needs --motion_targets)")
     lo.add_argument("--vocabulary", default=None,
@@ -143,6 +145,8 @@ def check_args(args: argparse.Namespace) -> None:
             raise ConfigError(f"--reversal_invariant only applies to --generator still2motion, not {args.generator}")
     if args.energy_floor is not None and not 0 < args.energy_floor <= 1:
         raise ConfigError(f"--energy_floor must be in (0, 1], got {args.energy_floor}")
+    if args.energy_pool < 1:
+        raise ConfigError(f"--energy_pool must be >= 1, got {args.energy_pool}")
     if args.energy_floor is not None and not args.lambda_energy:
         raise ConfigError("--energy_floor needs --lambda_energy > 0 (it shapes that term)")
     if args.vocab_temperature < 0:

@@ -65,15 +65,20 @@ def feature_matching(real_features: list[torch.Tensor], fake_features: list[torc
 
 
 def energy_mismatch(
-    fake: torch.Tensor, real: torch.Tensor, image: torch.Tensor, eps: float = 1e-3, floor: float | None = None
+    fake: torch.Tensor, real: torch.Tensor, image: torch.Tensor, eps: float = 1e-3, floor: float | None = None,
+    pool: int = 1,
 ) -> torch.Tensor:
     """``|log E(fake) - log E(real)|`` averaged over clips, ``E`` = mean |frame - input| of a clip ``(N, S, 4, H, W)``.
 
     Plain L1 is smallest for a timid guess, so on unfamiliar art motion amplitude collapses towards stillness; this
     term asks every clip to move about as much as its real loop does, whichever way it moves. With ``floor`` (in
     ``(0, 1]``) it is one-sided: only a clip moving less than ``floor`` times its real loop pays,
-    ``max(0, log floor - log(E(fake) / E(real)))``, and overshoot is left to the reconstruction loss.
+    ``max(0, log floor - log(E(fake) / E(real)))``, and overshoot is left to the reconstruction loss. With ``pool``
+    > 1 every frame is first averaged over ``pool x pool`` blocks, so only coarse (body) motion counts, not the
+    pixel churn a timid-but-noisy clip could meet the term with.
     """
+    if pool > 1:
+        fake, real, image = (_block_mean(x, pool) for x in (fake, real, image))
     inp = image.float().unsqueeze(1)
     e_fake = (fake.float() - inp).abs().mean(dim=(1, 2, 3, 4))
     e_real = (real.float() - inp).abs().mean(dim=(1, 2, 3, 4))
@@ -81,6 +86,13 @@ def energy_mismatch(
     if floor is None:
         return log_ratio.abs().mean()
     return torch.relu(math.log(floor) - log_ratio).mean()
+
+
+def _block_mean(x: torch.Tensor, pool: int) -> torch.Tensor:
+    """``(..., C, H, W)`` averaged over ``pool x pool`` blocks (ragged edges kept as smaller blocks)."""
+    lead = x.shape[:-3]
+    pooled = F.avg_pool2d(x.float().reshape(-1, *x.shape[-3:]), pool, ceil_mode=True)
+    return pooled.reshape(*lead, *pooled.shape[-3:])
 
 
 # --- regularisers of the periodic-warp generator ---
