@@ -52,7 +52,8 @@ class Still2Motion(
             seeds differ more (docs/experiments.md, "Noise temperature"); chosen on val like ``motion_scale``.
     """
 
-    added_config_keys = ("motion_scale", "vocabulary_size", "seed_zero", "noise_scale")  # older configs load with the defaults
+    # keys added after models were saved: older configs load with their defaults
+    added_config_keys = ("motion_scale", "vocabulary_size", "seed_zero", "noise_scale")
 
     def __init__(
         self,

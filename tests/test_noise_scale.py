@@ -39,5 +39,6 @@ def test_noise_scale_round_trips_and_old_configs_load_with_one(tmp_path):
 
 @pytest.mark.parametrize("bad", [-0.5, 11, "2", True])
 def test_bad_noise_scale_is_refused_with_its_value(bad):
-    with pytest.raises(ValueError, match=r"noise_scale must be a number in \[0, 10\], got " + repr(bad).replace("'", ".")):
+    wanted = r"noise_scale must be a number in \[0, 10\], got " + repr(bad).replace("'", ".")
+    with pytest.raises(ValueError, match=wanted):
         random_model(noise_scale=bad)

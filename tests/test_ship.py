@@ -133,7 +133,8 @@ def test_noise_scale_is_shipped_and_must_match_the_measured_one(tmp_path, capsys
     run = tmp_path / "run"
     random_model(seed=5).save_pretrained(run)
     (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "manifest.jsonl").write_text(json.dumps({"seq": "a#b", "split": "train", "source": "x"}) + "\n")
+    line = {"seq": "a#b", "split": "train", "source": "x"}
+    (tmp_path / "data" / "manifest.jsonl").write_text(json.dumps(line) + "\n")
     own = {"split": "test", "n": 1, "strength": 1.0, "rows": {}}  # measured at the run's own noise (1)
     (tmp_path / "own.json").write_text(json.dumps(own))
     (tmp_path / "wide.json").write_text(json.dumps({**own, "noise_scale": 1.5}))

@@ -4,7 +4,8 @@
         --output_dir OUT [--sources supertux] [--baseline static] [--baseline random-motion --motions FILE] \\
         [--baseline ceiling:today --fits F] [--baseline ceiling:coherent --coherent_fits F] \\
         [--baseline retrieval --bank F] [--baseline blind:bob --amplitudes 0.02,0.06,0.1] [--seeds 4] \\
-        [--bootstrap 1000] [--max_sequences N] [--seed 0] [--contact_sheets 16] [--strength 1.0] [--noise_scale S] [--realism [LOOPS]]
+        [--bootstrap 1000] [--max_sequences N] [--seed 0] [--contact_sheets 16] [--strength 1.0] [--noise_scale S] \\
+        [--realism [LOOPS]]
 
 The unseen-style protocol (docs/evaluation.md): ``--sources supertux --split unseen-val`` (iterate) or
 ``unseen-test`` (once per shipped model); ``--split train --max_sequences N`` scores every k-th training loop.
