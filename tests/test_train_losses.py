@@ -153,3 +153,20 @@ def test_pooled_energy_ignores_pixel_churn_but_sees_a_shift():
     assert energy_mismatch(churn, real, image, floor=0.8, pool=4).item() > 1.0
     assert energy_mismatch(real, real, image, floor=0.8, pool=4).item() == 0.0
     assert energy_mismatch(real, real, image, pool=4).item() < 1e-6
+
+
+def test_energy_ceiling_charges_overshoot_outside_the_free_band():
+    from train.args import ConfigError, parse_args
+    from train.losses import energy_mismatch
+
+    torch.manual_seed(0)
+    image = torch.rand(2, 4, 8, 8)
+    real = image.unsqueeze(1) + 0.2 * torch.randn(2, 3, 4, 8, 8)
+    inp = image.unsqueeze(1)
+    band = {"floor": 0.8, "ceiling": 1.25}
+    assert energy_mismatch(inp + 1.1 * (real - inp), real, image, **band).item() == 0.0  # inside the band
+    double = energy_mismatch(inp + 2.5 * (real - inp), real, image, **band).item()
+    assert abs(double - math.log(2.0)) < 0.05  # 2.5x against a 1.25x ceiling: about log 2
+    assert energy_mismatch(inp + 2.5 * (real - inp), real, image, floor=0.8).item() == 0.0  # floor alone: free
+    with pytest.raises(ConfigError, match="--energy_ceiling needs --energy_floor"):
+        parse_args(["--data_dir", "x", "--lambda_energy", "1", "--energy_ceiling", "1.25"])

@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     lo.add_argument("--energy_floor", type=float, default=None,
                     help="make the energy term one-sided: only clips moving less than this share (0..1] of their real "
                          "loop pay (default: two-sided)")
+    lo.add_argument("--energy_ceiling", type=float, default=None,
+                    help="with --energy_floor: clips moving more than this multiple (>= 1) of their real loop pay too "
+                         "(a two-sided hinge with a free band)")
     lo.add_argument("--energy_pool", type=int, default=1,
                     help="measure the energy term on frames averaged over N x N blocks: coarse motion only (default 1)")
     lo.add_argument("--motion_targets", default=None, help="fitted motions (train/fit_motion.py) to regress onto")
@@ -145,6 +148,8 @@ def check_args(args: argparse.Namespace) -> None:
             raise ConfigError(f"--reversal_invariant only applies to --generator still2motion, not {args.generator}")
     if args.energy_floor is not None and not 0 < args.energy_floor <= 1:
         raise ConfigError(f"--energy_floor must be in (0, 1], got {args.energy_floor}")
+    if args.energy_ceiling is not None and (args.energy_floor is None or args.energy_ceiling < 1):
+        raise ConfigError(f"--energy_ceiling needs --energy_floor and must be >= 1, got {args.energy_ceiling}")
     if args.energy_pool < 1:
         raise ConfigError(f"--energy_pool must be >= 1, got {args.energy_pool}")
     if args.energy_floor is not None and not args.lambda_energy:

@@ -66,7 +66,7 @@ def feature_matching(real_features: list[torch.Tensor], fake_features: list[torc
 
 def energy_mismatch(
     fake: torch.Tensor, real: torch.Tensor, image: torch.Tensor, eps: float = 1e-3, floor: float | None = None,
-    pool: int = 1,
+    pool: int = 1, ceiling: float | None = None,
 ) -> torch.Tensor:
     """``|log E(fake) - log E(real)|`` averaged over clips, ``E`` = mean |frame - input| of a clip ``(N, S, 4, H, W)``.
 
@@ -75,7 +75,9 @@ def energy_mismatch(
     ``(0, 1]``) it is one-sided: only a clip moving less than ``floor`` times its real loop pays,
     ``max(0, log floor - log(E(fake) / E(real)))``, and overshoot is left to the reconstruction loss. With ``pool``
     > 1 every frame is first averaged over ``pool x pool`` blocks, so only coarse (body) motion counts, not the
-    pixel churn a timid-but-noisy clip could meet the term with.
+    pixel churn a timid-but-noisy clip could meet the term with. With ``ceiling`` (>= 1) as well, a clip moving more
+    than ``ceiling`` times its real loop pays ``max(0, log(E(fake) / E(real)) - log ceiling)``: a two-sided hinge
+    with a free band ``[floor, ceiling]``.
     """
     if pool > 1:
         fake, real, image = (_block_mean(x, pool) for x in (fake, real, image))
@@ -85,7 +87,8 @@ def energy_mismatch(
     log_ratio = torch.log(e_fake + eps) - torch.log(e_real + eps)
     if floor is None:
         return log_ratio.abs().mean()
-    return torch.relu(math.log(floor) - log_ratio).mean()
+    over = torch.relu(log_ratio - math.log(ceiling)) if ceiling is not None else torch.zeros_like(log_ratio)
+    return (torch.relu(math.log(floor) - log_ratio) + over).mean()
 
 
 def _block_mean(x: torch.Tensor, pool: int) -> torch.Tensor:

@@ -126,7 +126,7 @@ def generator_forward(run: Run, batch: dict) -> Forward:
         per_sample = torch.minimum(per_sample, per_backwards)
     if args.lambda_energy:  # every noise draw, not just the best, should move as much as the real loop
         energy = losses.energy_mismatch(frames, real_k, image.repeat(k, 1, 1, 1), floor=args.energy_floor,
-                                         pool=args.energy_pool)
+                                         pool=args.energy_pool, ceiling=args.energy_ceiling)
         regular = regular + args.lambda_energy * energy
         logs["g_energy"] = energy.item()
     if vocab is not None and vocab_target is not None:  # the scores and residual do not depend on the noise
