@@ -49,3 +49,18 @@ def test_reversal_invariant_is_refused_for_baselines(tmp_path):
         TrainingGenerator(STNGenerator(resolution=32, block_out_channels=(8, 16))).forward(
             torch.zeros(1, 4, 32, 32), torch.zeros(1, 2), torch.zeros(1, 16), reverse=True
         )
+
+
+@pytest.mark.parametrize("scale, floor, ceiling, charged", [
+    (1.0, None, None, False),  # its own motion: the two-sided term is 0
+    (3.0, None, None, True),  # three times the real loop's motion: charged two-sided
+    (3.0, 0.8, None, False),  # a floor alone lets overshoot through
+    (3.0, 0.8, 1.25, True),  # a ceiling charges it again
+])
+def test_the_energy_term_of_a_step_follows_its_flags(scale, floor, ceiling, charged):
+    model = hand_set_model({(TX, 1, "b"): 0.1 * scale})
+    real_model = hand_set_model({(TX, 1, "b"): 0.1})
+    batch = _batch(real_model, backwards=False)
+    args = _args(lambda_energy=1.0, energy_floor=floor, energy_ceiling=ceiling, energy_pool=1)
+    out = generator_forward(Run(args, None, TrainingGenerator(model), None, None, None, model.noise_dim), batch)
+    assert (out.logs["g_energy"] > 0.1) == charged and out.regular.item() >= out.logs["g_energy"] - 1e-6
