@@ -20,6 +20,13 @@ from .rendering import render_motion
 from .unet import UNet
 from .vocab_head import VocabHead
 
+
+def check_noise_scale(value) -> float:
+    """``value`` as a seed-noise spread, or a ``ValueError`` naming it (the one check: config, evaluate overrides)."""
+    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 10):
+        raise ValueError(f"noise_scale must be a number in [0, 10], got {value!r}")
+    return float(value)
+
 class Still2Motion(
     Generator,
     PyTorchModelHubMixin,
@@ -76,8 +83,7 @@ class Still2Motion(
         depth = len(block_out_channels) - 1
         if not (isinstance(motion_scale, (int, float)) and 0 < motion_scale <= 10):
             raise ValueError(f"motion_scale must be a number in (0, 10], got {motion_scale!r}")
-        if not (isinstance(noise_scale, (int, float)) and not isinstance(noise_scale, bool) and 0 <= noise_scale <= 10):
-            raise ValueError(f"noise_scale must be a number in [0, 10], got {noise_scale!r}")
+        noise_scale = check_noise_scale(noise_scale)
         if generator_type != "still2motion":
             raise ValueError(f"generator_type must be 'still2motion' for Still2Motion, got {generator_type!r}")
         if depth < 1 or resolution % (2**depth):
@@ -97,7 +103,7 @@ class Still2Motion(
         self.noise_dim = noise_dim
         self.align_corners = align_corners
         self.motion_scale = float(motion_scale)
-        self.noise_scale = float(noise_scale)
+        self.noise_scale = noise_scale
         self.flow_level = depth - 1 - flow_downsample.bit_length() + 1  # decoder level at R / flow_downsample
 
         K, M = num_layers, num_harmonics

@@ -249,4 +249,4 @@ def test_noise_scale_override_is_checked(prepared_root, tmp_path, capsys):
     assert main([*base, "--model", str(tmp_path / "stn"), "--noise_scale", "2"]) == 1
     assert "--noise_scale applies to still2motion models" in capsys.readouterr().err
     assert main([*base, "--model", "default", "--noise_scale", "-1"]) == 1
-    assert "--noise_scale must be in [0, 10], got -1.0" in capsys.readouterr().err
+    assert "--noise_scale: noise_scale must be a number in [0, 10], got -1.0" in capsys.readouterr().err

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from still2motion import DEFAULT_MODEL, load_model
+from still2motion.model import check_noise_scale
 from train.blind_curve import blind_row_name
 from train.eval_baselines import Blind, OwnMotion, RandomMotion, static_frames
 from train.motion_targets import MotionTargets
@@ -82,12 +83,13 @@ def build_rows(args: argparse.Namespace, train_seqs: Callable[[], list[str]], ev
     rows: dict[str, Row] = {}
     for value in args.model:
         model = load_model(DEFAULT_MODEL if value == "default" else value).to(args.device)
-        if getattr(args, "noise_scale", None) is not None:
+        if args.noise_scale is not None:
             if not hasattr(model, "noise_scale"):
                 raise ValueError(f"--noise_scale applies to still2motion models, {value} holds {type(model).__name__}")
-            if not 0 <= args.noise_scale <= 10:
-                raise ValueError(f"--noise_scale must be in [0, 10], got {args.noise_scale}")
-            model.noise_scale = args.noise_scale
+            try:
+                model.noise_scale = check_noise_scale(args.noise_scale)  # the model's own check, as its config gets
+            except ValueError as exc:
+                raise ValueError(f"--noise_scale: {exc}") from None
         name = base = model_name(value)
         for k in range(2, 100):
             if name not in rows:
