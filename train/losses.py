@@ -87,8 +87,10 @@ def energy_mismatch(
     log_ratio = torch.log(e_fake + eps) - torch.log(e_real + eps)
     if floor is None:
         return log_ratio.abs().mean()
-    over = torch.relu(log_ratio - math.log(ceiling)) if ceiling is not None else torch.zeros_like(log_ratio)
-    return (torch.relu(math.log(floor) - log_ratio) + over).mean()
+    hinge = torch.relu(math.log(floor) - log_ratio)
+    if ceiling is not None:
+        hinge = hinge + torch.relu(log_ratio - math.log(ceiling))
+    return hinge.mean()
 
 
 def _block_mean(x: torch.Tensor, pool: int) -> torch.Tensor:
