@@ -40,6 +40,48 @@ def test_reversal_invariant_forgives_the_direction_only(backwards):
         assert plain.recon.item() < 1e-5 and either.logs["g_backwards_frac"] == 0.0
 
 
+@pytest.mark.parametrize("reverse", [False, True])
+def test_phase_shifts_forgive_the_phase_the_input_sits_at(reverse):
+    # tx = 0.1 sin(phi) + 0.1 sin(2 phi) is 0 at phi = pi too: the same loop seen from that frame starts at the input
+    model = hand_set_model({(TX, 1, "b"): 0.1, (TX, 2, "b"): 0.1})
+    wrapped = TrainingGenerator(model)
+    batch = _batch(model, backwards=False)
+    with torch.no_grad():
+        batch["targets"] = model.forward_frames(batch["input"], batch["phases"] + torch.pi)
+
+    def recon(**flags):
+        return generator_forward(Run(_args(reversal_invariant=reverse, **flags), None, wrapped, None, None, None,
+                                     model.noise_dim), batch)
+
+    plain, two, three = recon(), recon(phase_shifts=2), recon(phase_shifts=3)
+    assert plain.recon.item() > 1e-2  # neither forwards nor backwards from the input's phase is this loop
+    assert two.recon.item() < 1e-5 and two.logs["g_shifted_frac"] == 1.0  # shifted by pi it is exactly the loop
+    assert 1e-3 < three.recon.item() <= plain.recon.item() + 1e-6  # 2 pi / 3 and 4 pi / 3 miss it; never worse
+    assert two.fake.shape == plain.fake.shape == batch["targets"].shape  # the GAN still sees the unshifted clip
+    assert torch.allclose(two.fake, plain.fake)
+
+
+def test_phase_shift_zero_scores_what_the_plain_l1_does():
+    model = hand_set_model({(TX, 1, "b"): 0.15})
+    wrapped = TrainingGenerator(model)
+    batch = _batch(model, backwards=True)  # a loop the model's own motion does not match at any shift
+    plain = generator_forward(Run(_args(), None, wrapped, None, None, None, model.noise_dim), batch)
+    one = generator_forward(Run(_args(phase_shifts=1), None, wrapped, None, None, None, model.noise_dim), batch)
+    four = generator_forward(Run(_args(phase_shifts=4), None, wrapped, None, None, None, model.noise_dim), batch)
+    assert one.recon.item() == pytest.approx(plain.recon.item())
+    assert four.recon.item() <= plain.recon.item() + 1e-7  # shift 0 is among the candidates, at the same weight
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--phase_shifts", "0"], "--phase_shifts must be >= 1, got 0"),
+    (["--phase_shifts", "4", "--generator", "stn"], "--phase_shifts only applies"),
+    (["--phase_shifts", "4", "--motion_targets", "t.safetensors"], "cannot be combined with --motion_targets"),
+])
+def test_phase_shifts_are_checked(tmp_path, argv, message):
+    with pytest.raises(ValueError, match=message):
+        parse_args(["--data_dir", str(tmp_path), *argv])
+
+
 def test_reversal_invariant_is_refused_for_baselines(tmp_path):
     with pytest.raises(ValueError, match="--reversal_invariant only applies"):
         parse_args(["--data_dir", str(tmp_path), "--generator", "stn", "--reversal_invariant"])

@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="still2motion only: score each prediction forwards and played backwards and train the better "
                          "(a loop's direction is as ambiguous from one still as its phase; evaluation forgives both)")
 
+    lo.add_argument("--phase_shifts", type=int, default=1,
+                    help="still2motion only: score each prediction at this many evenly spaced phase shifts (the input "
+                         "frame compared at the shifted phase) and train the best; 1 = the input's own phase only")
+
     c = p.add_argument_group("checkpoints, logging, Hub")
     c.add_argument("--checkpointing_steps", type=int, default=500)
     c.add_argument("--checkpoints_total_limit", type=int, default=None)
@@ -146,6 +150,13 @@ def check_args(args: argparse.Namespace) -> None:
                 raise ConfigError(f"--{name} only applies to --generator still2motion, not {args.generator}")
         if args.reversal_invariant:
             raise ConfigError(f"--reversal_invariant only applies to --generator still2motion, not {args.generator}")
+        if args.phase_shifts != 1:
+            raise ConfigError(f"--phase_shifts only applies to --generator still2motion, not {args.generator}")
+    if args.phase_shifts < 1:
+        raise ConfigError(f"--phase_shifts must be >= 1, got {args.phase_shifts}")
+    if args.phase_shifts > 1 and (args.motion_targets or args.vocabulary):
+        raise ConfigError("--phase_shifts > 1 cannot be combined with --motion_targets or --vocabulary "
+                          "(their targets are anchored at the input frame's own phase)")
     if args.energy_floor is not None and not 0 < args.energy_floor <= 1:
         raise ConfigError(f"--energy_floor must be in (0, 1], got {args.energy_floor}")
     if args.energy_ceiling is not None and (args.energy_floor is None or args.energy_ceiling < 1):

@@ -29,6 +29,30 @@ def l1_multiscale(fake: torch.Tensor, real: torch.Tensor, scales: int = 3) -> to
     return total.view(N, -1).mean(dim=1) / scales
 
 
+def shifted_phases(phases: torch.Tensor, shifts: int) -> torch.Tensor:
+    """The phases to render for ``shifts`` evenly spaced phase shifts: ``(B, S)`` -> ``(B, shifts * (S + 1))``.
+
+    Shift ``m`` renders ``delta_m = 2 pi m / shifts`` (where the input frame is compared) then ``phases + delta_m``;
+    shift 0 is the plain clip with the input frame, at phase 0, in front.
+    """
+    with_input = torch.cat((phases.new_zeros(phases.shape[0], 1), phases), dim=1)
+    delta = 2 * math.pi * torch.arange(shifts, device=phases.device, dtype=phases.dtype) / shifts
+    return (with_input[:, None, :] + delta[None, :, None]).flatten(1)
+
+
+def l1_over_shifts(frames: torch.Tensor, real: torch.Tensor, shifts: int) -> torch.Tensor:
+    """``l1_multiscale`` of each phase shift: frames ``(N, shifts * (S + 1), 4, H, W)`` rendered at
+    ``shifted_phases``, real ``(N, S + 1, 4, H, W)`` (the input frame, then the targets) -> ``(N, shifts)``.
+
+    Scaled by ``(S + 1) / S`` so that shift 0, whose input frame matches exactly, scores what ``l1_multiscale`` of the
+    ``S`` targets alone does: turning the shifts on changes which motion is scored, not the weight of L1.
+    """
+    N, S1 = real.shape[:2]
+    per_shift = frames.unflatten(1, (shifts, S1)).transpose(0, 1).flatten(0, 1)  # (shifts * N, S + 1, ...)
+    scored = l1_multiscale(per_shift, real.repeat(shifts, 1, 1, 1, 1))
+    return scored.view(shifts, N).T * (S1 / (S1 - 1))
+
+
 def best_of_k(losses: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sample losses of ``k`` noise draws ``(k, B)`` -> (mean over B of the min over k, argmin ``(B,)``)."""
     best, index = losses.min(dim=0)

@@ -98,13 +98,18 @@ def generator_forward(run: Run, batch: dict) -> Forward:
     if run.vocab_targets is not None:
         vocab_target = vocab_batch(run, batch, image.device)
         classes = torch.where(vocab_target[2] > 0, vocab_target[0], -1).repeat(k)
+    shifts = getattr(args, "phase_shifts", 1)
+    render_phases = phases if shifts == 1 else losses.shifted_phases(phases, shifts)
     frames, motion, backwards, vocab = run.generator(
-        image.repeat(k, 1, 1, 1), phases.repeat(k, 1), noise, args.reversal_invariant, classes
+        image.repeat(k, 1, 1, 1), render_phases.repeat(k, 1), noise, args.reversal_invariant, classes
     )
     real_k = real.repeat(k, 1, 1, 1, 1)
-    per_sample = args.lambda_l1 * losses.l1_multiscale(frames, real_k)  # (k*B,)
-    per_backwards = args.lambda_l1 * losses.l1_multiscale(backwards, real_k) if backwards is not None else None
     logs = {}
+    if shifts == 1:
+        per_sample = args.lambda_l1 * losses.l1_multiscale(frames, real_k)  # (k*B,)
+        per_backwards = args.lambda_l1 * losses.l1_multiscale(backwards, real_k) if backwards is not None else None
+    else:  # a loop's phase is as ambiguous from one still as its direction: score the best shift
+        per_sample, per_backwards, frames = _best_shift(args, frames, backwards, image, real_k, logs)
     regular = frames.new_zeros((), dtype=torch.float32)
     if motion is not None:
         if run.targets is not None:
@@ -137,6 +142,20 @@ def generator_forward(run: Run, batch: dict) -> Forward:
     recon, _ = losses.best_of_k(per_sample.view(k, B))
     logs["g_recon"] = recon.item()
     return Forward(image, real, phases, frames[:B], recon, regular, logs)
+
+
+def _best_shift(args, frames, backwards, image, real_k, logs):
+    """Per-sample L1 of the best phase shift (forwards and, if rendered, backwards), and the unshifted clips."""
+    shifts, S = args.phase_shifts, real_k.shape[1]
+    k = real_k.shape[0] // image.shape[0]
+    with_input = torch.cat((image.repeat(k, 1, 1, 1)[:, None], real_k), dim=1)
+    forwards = args.lambda_l1 * losses.l1_over_shifts(frames, with_input, shifts)  # (k*B, shifts)
+    scored = forwards if backwards is None else torch.cat(
+        (forwards, args.lambda_l1 * losses.l1_over_shifts(backwards, with_input, shifts)), dim=1)
+    logs["g_shifted_frac"] = (scored.argmin(dim=1) % shifts != 0).float().mean().item()
+    per_backwards = None if backwards is None else scored[:, shifts:].min(dim=1).values
+    unshifted = frames[:, 1:S + 1]  # shift 0 without its input frame: what the GAN and energy terms judge
+    return forwards.min(dim=1).values, per_backwards, unshifted
 
 
 def target_motion(run: Run, batch: dict, device):
