@@ -179,3 +179,14 @@ def test_flags_are_checked():
         parse_args(["--data_dir", "x", "--generator", "pix2pix", "--num_layers", "3"])
     with pytest.raises(ValueError, match="--push_to_hub needs --hub_model_id"):
         parse_args(["--data_dir", "x", "--push_to_hub"])
+
+
+def test_source_balance_trains_on_the_balanced_draws(tmp_path, caplog):
+    import logging
+
+    uneven = make_prepared_root(tmp_path / "root", per_split={"train": 7, "val": 1})  # 3 alpha, 4 beta loops
+    with caplog.at_level(logging.INFO):
+        result = run(uneven, tmp_path / "out", "--max_train_steps", 1, "--source_balance", 0,
+                     "--lambda_gan", 0, "--lambda_temporal", 0)
+    assert result["global_step"] == 1
+    assert "draws per epoch {'alpha': 4, 'beta': 3}" in caplog.text  # equal shares of 7: 3.5 each, the tie to alpha

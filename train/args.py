@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--block_out_channels", type=_channels, default=None, help="U-Net widths, e.g. 32,64,128,256")
     g.add_argument("--resolution", type=int, default=64, help="model resolution R (the canvas side)")
     g.add_argument("--frames_per_clip", type=int, default=4, help="S, target frames rendered per clip")
+    g.add_argument("--source_balance", type=float, default=1.0,
+                   help="draws per source per epoch ~ size**P: 1 = the data as it is, 0.5 = square root, 0 = equal")
     g.add_argument("--style_augment", choices=("none", "default", "strong"), default="default",
                    help="colour / outline / blur / pixelate changes and a wider scale+shift on every frame of a clip "
                         "alike (still2motion/augment.py; 'none' = flip and a small scale/shift only)")
@@ -152,6 +154,8 @@ def check_args(args: argparse.Namespace) -> None:
             raise ConfigError(f"--reversal_invariant only applies to --generator still2motion, not {args.generator}")
         if args.phase_shifts != 1:
             raise ConfigError(f"--phase_shifts only applies to --generator still2motion, not {args.generator}")
+    if not 0 <= args.source_balance <= 1:
+        raise ConfigError(f"--source_balance must be in [0, 1], got {args.source_balance}")
     if args.phase_shifts < 1:
         raise ConfigError(f"--phase_shifts must be >= 1, got {args.phase_shifts}")
     if args.phase_shifts > 1 and (args.motion_targets or args.vocabulary):

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm  # noqa: E402
 from still2motion.data import collate, open_dataset  # noqa: E402
 from still2motion.hub import load_weights  # noqa: E402
 from still2motion.loading import GENERATORS, load_model  # noqa: E402
-from train import checkpointing, model_card, preflight, validation  # noqa: E402
+from train import checkpointing, model_card, preflight, source_balance, validation  # noqa: E402
 from train.args import ConfigError, model_config, parse_args  # noqa: E402
 from train.discriminator import Discriminators  # noqa: E402
 from train.ema import EMA  # noqa: E402
@@ -247,6 +247,9 @@ def prepare(args, accelerator):
     """Data, models, optimizers through one ``accelerator.prepare``, targets, EMA, then ``--output_dir`` and the
     resumed state (so that a data error leaves no empty output folder)."""
     train_set, val = build_datasets(args)
+    if args.source_balance != 1:
+        train_set = source_balance.balanced(train_set, args.source_balance, args.seed)
+        logger.info(f"--source_balance {args.source_balance:g}: draws per epoch {source_balance.source_counts(train_set)}")
     generator, discriminators = build_models(args)
     g_opt, d_opt = build_optimizers(args, generator, discriminators)
     loader = torch.utils.data.DataLoader(
