@@ -27,6 +27,7 @@ def check_noise_scale(value) -> float:
         raise ValueError(f"noise_scale must be a number in [0, 10], got {value!r}")
     return float(value)
 
+
 class Still2Motion(
     Generator,
     PyTorchModelHubMixin,

@@ -11,7 +11,7 @@ from train.steps import Run, TrainingGenerator, generator_forward
 
 def _args(**overrides):
     base = dict(best_of_k=1, lambda_l1=1.0, lambda_energy=0.0, lambda_motion=1.0, lambda_flow_smooth=0.0,
-                lambda_mask_entropy=0.0, lambda_front_share=0.0, reversal_invariant=False)
+                lambda_mask_entropy=0.0, lambda_front_share=0.0, reversal_invariant=False, phase_shifts=1)
     return argparse.Namespace(**{**base, **overrides})
 
 

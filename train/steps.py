@@ -98,7 +98,7 @@ def generator_forward(run: Run, batch: dict) -> Forward:
     if run.vocab_targets is not None:
         vocab_target = vocab_batch(run, batch, image.device)
         classes = torch.where(vocab_target[2] > 0, vocab_target[0], -1).repeat(k)
-    shifts = getattr(args, "phase_shifts", 1)
+    shifts = args.phase_shifts
     render_phases = phases if shifts == 1 else losses.shifted_phases(phases, shifts)
     frames, motion, backwards, vocab = run.generator(
         image.repeat(k, 1, 1, 1), render_phases.repeat(k, 1), noise, args.reversal_invariant, classes
@@ -146,8 +146,7 @@ def generator_forward(run: Run, batch: dict) -> Forward:
 
 def _best_shift(args, frames, backwards, image, real_k, logs):
     """Per-sample L1 of the best phase shift (forwards and, if rendered, backwards), and the unshifted clips."""
-    shifts, S = args.phase_shifts, real_k.shape[1]
-    k = real_k.shape[0] // image.shape[0]
+    shifts, S, k = args.phase_shifts, real_k.shape[1], args.best_of_k
     with_input = torch.cat((image.repeat(k, 1, 1, 1)[:, None], real_k), dim=1)
     forwards = args.lambda_l1 * losses.l1_over_shifts(frames, with_input, shifts)  # (k*B, shifts)
     scored = forwards if backwards is None else torch.cat(
