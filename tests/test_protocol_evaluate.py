@@ -99,3 +99,18 @@ def test_unknown_blind_preset_names_the_value(root, tmp_path, capsys):
             "--baseline", "blind:twirl"]
     assert main(argv) == 1
     assert "unknown preset 'twirl'" in capsys.readouterr().err
+
+
+def test_coherent_fit_shards_split_the_loops_and_are_read_together(root, fits, tmp_path):
+    from train.loop_weights import LoopWeights
+    from train.motion_targets import MotionTargets
+
+    common = ["--data_dir", str(root), "--steps", "2", "--batch_size", "8", "--split", "unseen-val"]
+    parts = [tmp_path / f"shard{k}.safetensors" for k in range(2)]
+    for k, part in enumerate(parts):
+        assert coherent_fit.main([*common, "--shard", f"{k}/2", "--output", str(part)]) == 0
+    seqs = [MotionTargets(p).seqs for p in parts]
+    assert [len(s) for s in seqs] == [2, 1] and not set(seqs[0]) & set(seqs[1])  # every 2nd loop from the K-th
+    assert set(LoopWeights(parts, swap_weight=0.5).kinds) == set(MotionTargets(fits / "coherent.safetensors").seqs)
+    with pytest.raises(SystemExit):
+        coherent_fit.main([*common, "--shard", "2/2", "--output", str(tmp_path / "bad.safetensors")])

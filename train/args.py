@@ -93,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     lo.add_argument("--vocab_temperature", type=float, default=0.0,
                     help="> 0: soft class targets from every entry's fit on every loop the oracle saw "
                          "(train/vocab_loss.py); 0: the best entry of loops that beat a still frame")
+    lo.add_argument("--loop_kinds", nargs="+", default=None,
+                    help="coherent_fit.py / fit_motion.py files of training loops (shards read together): which "
+                         "loops a warp can follow (train/loop_weights.py)")
+    lo.add_argument("--swap_l1_weight", type=float, default=1.0,
+                    help="scale the reconstruction term of loops no warp follows ('swap' loops, needs --loop_kinds) by "
+                         "this weight in [0, 1]; 1 = every loop alike")
     lo.add_argument("--best_of_k", type=int, default=1, help="noise draws per clip; the best one is trained")
     lo.add_argument("--reversal_invariant", action="store_true",
                     help="still2motion only: score each prediction forwards and played backwards and train the better "
@@ -169,6 +175,11 @@ def check_args(args: argparse.Namespace) -> None:
         raise ConfigError(f"--energy_pool must be >= 1, got {args.energy_pool}")
     if args.energy_floor is not None and not args.lambda_energy:
         raise ConfigError("--energy_floor needs --lambda_energy > 0 (it shapes that term)")
+    if not 0 <= args.swap_l1_weight <= 1:
+        raise ConfigError(f"--swap_l1_weight must be in [0, 1], got {args.swap_l1_weight}")
+    if (args.swap_l1_weight != 1) != bool(args.loop_kinds):
+        raise ConfigError("--swap_l1_weight and --loop_kinds go together: the weight needs the files that say which "
+                          "loops swap content, and the files do nothing at weight 1")
     if args.vocab_temperature < 0:
         raise ConfigError(f"--vocab_temperature must be >= 0, got {args.vocab_temperature}")
     if args.vocab_targets and not args.vocabulary:

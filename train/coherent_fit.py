@@ -35,7 +35,7 @@ if __package__ in (None, ""):  # run as a script: import `train` from the repo r
 from still2motion.motion import Motion, layer_images, render  # noqa: E402
 from still2motion.vocab_head import coherent_motion  # noqa: E402
 from train import silhouette  # noqa: E402
-from train.fit_motion import fit_all, load_clips, scored_every  # noqa: E402
+from train.fit_motion import fit_all, load_clips, parse_shard, scored_every  # noqa: E402
 from train.motion_targets import save_targets  # noqa: E402
 
 A, B_, TX, C, D, TY = range(6)  # row-major 2x3 affine parameters
@@ -126,6 +126,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--split", default="unseen-val", help="comma-separated splits to fit")
     p.add_argument("--output", required=True, help="coherent motion-targets .safetensors file to write")
     p.add_argument("--every", type=int, default=1, help="fit every k-th sequence of each split")
+    p.add_argument("--shard", type=parse_shard, default=(0, 1), metavar="K/N",
+                   help="fit the K-th of every N selected loops (run N processes; train.py --loop_weights reads "
+                        "the N files together)")
     p.add_argument("--max_sequences", type=int, default=None,
                    help="at most N sequences per split, every k-th (the ones evaluate.py --max_sequences N scores)")
     p.add_argument("--fit_resolution", type=int, default=32)
@@ -152,7 +155,8 @@ def main(argv=None) -> int:
     extras: dict[str, list[torch.Tensor]] = {}
     for split in args.split.split(","):
         every = scored_every(args.data_dir, split, args.fit_resolution, args.max_sequences, args.every)
-        clips = load_clips(args.data_dir, split, args.fit_resolution, args.max_sequences, args.max_frames, every)
+        clips = load_clips(args.data_dir, split, args.fit_resolution, args.max_sequences, args.max_frames, every,
+                           args.shard)
         if not clips:
             print(f"coherent_fit.py: error: split {split!r} of {args.data_dir} has no sequences", file=sys.stderr)
             return 1
@@ -173,7 +177,7 @@ def main(argv=None) -> int:
     config = {k: getattr(args, k) for k in ("fit_resolution", "num_layers", "num_harmonics", "flow_size",
                                             "height_bins", "canvas_grid", "steps", "learning_rate", "lambda_flow")}
     config.update(kind="coherent", resolution=args.fit_resolution, data_dir=str(args.data_dir), splits=splits,
-                  sources=sources, every=args.every, seconds=round(time.time() - started, 1))
+                  sources=sources, every=args.every, shard=list(args.shard), seconds=round(time.time() - started, 1))
     out = Path(args.output).expanduser()
     out.parent.mkdir(parents=True, exist_ok=True)
     tensors = {"l1": torch.cat(fitted), "static_l1": torch.cat(static)}

@@ -73,6 +73,17 @@ def load_clips(data_dir: str, split: str, resolution: int, max_sequences: int | 
     return clips
 
 
+def parse_shard(value: str) -> tuple[int, int]:
+    """``--shard K/N`` (``load_clips``' ``shard``): keep the K-th of every N selected loops."""
+    try:
+        k, n = (int(v) for v in value.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be K/N, got {value!r}") from None
+    if not 0 <= k < n:
+        raise argparse.ArgumentTypeError(f"needs 0 <= K < N, got {value!r}")
+    return k, n
+
+
 def scored_every(data_dir: str, split: str, resolution: int, max_sequences: int | None, every: int = 1) -> int:
     """``every``, raised to ``ceil(n / max_sequences)`` for a split of ``n`` sequences: with it ``load_clips`` loads
     the loops that ``evaluate.py --max_sequences N`` scores (every k-th)."""

@@ -3,7 +3,8 @@
 ``check_config(args)`` raises ``ConfigError`` (a one-line ``ValueError`` naming the flag and its value) for a flag
 combination that could only fail later: a generator config the model refuses (``--block_out_channels 16,32`` with
 the default ``flow_downsample`` 4), an ``--init_generator`` that is missing or does not match ``--generator`` /
-``--resolution``, a missing ``--data_dir``, ``--motion_targets`` or ``--resume_from_checkpoint``, fp16 without a GPU.
+``--resolution``, a missing ``--data_dir``, ``--motion_targets``, ``--loop_kinds`` file or ``--resume_from_checkpoint``,
+fp16 without a GPU.
 It resolves ``args.init_generator`` in place (see ``resolve_init_generator``).
 """
 
@@ -49,7 +50,8 @@ def check_paths(args: argparse.Namespace) -> None:
         raise ConfigError(f"--output_dir {args.output_dir} is a file, not a folder")
     if args.motion_targets and not Path(args.motion_targets).expanduser().is_file():
         raise ConfigError(f"--motion_targets {args.motion_targets}: no such file")
-    for flag, paths in (("vocabulary", [args.vocabulary] if args.vocabulary else []), ("vocab_targets", args.vocab_targets or [])):
+    for flag, paths in (("vocabulary", [args.vocabulary] if args.vocabulary else []), ("vocab_targets", args.vocab_targets or []),
+                        ("loop_kinds", args.loop_kinds or [])):
         for path in paths:
             if not Path(path).expanduser().is_file():
                 raise ConfigError(f"--{flag} {path}: no such file")

@@ -44,10 +44,15 @@ def balanced(dataset: Dataset, power: float, seed: int = 0) -> Dataset:
     return Subset(dataset, balanced_indices(sources, power, seed))
 
 
+def drawn_meta(dataset: Dataset) -> list[tuple[str, str]]:
+    """``(seq, source)`` of every draw in one epoch of ``dataset`` (a ``balanced`` view or a plain dataset)."""
+    base, index = (dataset.dataset, dataset.indices) if isinstance(dataset, Subset) else (dataset, range(len(dataset)))
+    return [base.meta(i) for i in index]
+
+
 def source_counts(dataset: Dataset) -> dict[str, int]:
     """Draws per source in one epoch of ``dataset`` (a ``balanced`` view or a plain dataset)."""
-    base, index = (dataset.dataset, dataset.indices) if isinstance(dataset, Subset) else (dataset, range(len(dataset)))
     counts: dict[str, int] = defaultdict(int)
-    for i in index:
-        counts[base.meta(i)[1]] += 1
+    for _, source in drawn_meta(dataset):
+        counts[source] += 1
     return dict(sorted(counts.items()))

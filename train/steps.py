@@ -19,6 +19,7 @@ from still2motion.motion import augment_motion
 from train import losses
 from train.checkpointing import fault_armed
 from train.discriminator import Discriminators
+from train.loop_weights import LoopWeights
 from train.motion_targets import MotionTargets
 from train.vocab_loss import OracleTargets, vocab_loss
 
@@ -69,6 +70,7 @@ class Run:
     noise_dim: int
     targets: MotionTargets | None = None
     vocab_targets: OracleTargets | None = None
+    loop_weights: LoopWeights | None = None
     target_scales: dict = field(default_factory=dict)
     warned_no_start: bool = False
 
@@ -139,6 +141,10 @@ def generator_forward(run: Run, batch: dict) -> Forward:
         ce, residual_l1 = vocab_loss(vocab[0][:B], vocab[1][:B], hard if soft is None else soft, target, weight)
         regular = regular + args.lambda_vocab * (ce + residual_l1)
         logs.update(g_vocab_ce=ce.item(), g_vocab_residual=residual_l1.item())
+    if run.loop_weights is not None:  # loops no warp can follow teach little but "move less"
+        weight = run.loop_weights.for_seqs(list(batch["seq"])).to(per_sample.device)
+        per_sample = per_sample * weight.repeat(k)
+        logs["g_swap_frac"] = (weight < 1).float().mean().item()
     recon, _ = losses.best_of_k(per_sample.view(k, B))
     logs["g_recon"] = recon.item()
     return Forward(image, real, phases, frames[:B], recon, regular, logs)

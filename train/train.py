@@ -25,6 +25,7 @@ from accelerate import Accelerator  # noqa: E402
 from accelerate.logging import get_logger  # noqa: E402
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed, str_to_bool  # noqa: E402
 from huggingface_hub import HfApi  # noqa: E402
+from safetensors import SafetensorError  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 from still2motion.data import collate, open_dataset  # noqa: E402
@@ -34,6 +35,7 @@ from train import checkpointing, model_card, preflight, source_balance, validati
 from train.args import ConfigError, model_config, parse_args  # noqa: E402
 from train.discriminator import Discriminators  # noqa: E402
 from train.ema import EMA  # noqa: E402
+from train.loop_weights import LoopWeights  # noqa: E402
 from train.losses import group_scales  # noqa: E402
 from train.motion_targets import MotionTargets  # noqa: E402
 from train.steps import Run, TrainingGenerator, discriminator_step, generator_forward, generator_step  # noqa: E402
@@ -136,6 +138,17 @@ def load_targets(args, run: Run, generator) -> None:
         run.targets = MotionTargets(args.motion_targets)
         run.target_scales = group_scales(run.targets.motion(list(range(len(run.targets)))))
         logger.info(f"motion targets: {len(run.targets)} sequences, group scales {run.target_scales}")
+
+
+def load_loop_weights(args, train_set) -> LoopWeights:
+    try:
+        weights = LoopWeights(args.loop_kinds, args.swap_l1_weight)
+    except (OSError, ValueError, SafetensorError) as exc:
+        raise ConfigError(f"--loop_kinds: {exc}") from None
+    coverage = weights.coverage([seq for seq, _ in source_balance.drawn_meta(train_set)])
+    logger.info(f"--loop_kinds: training draws per kind {coverage}; swap loops' reconstruction weight "
+                f"{args.swap_l1_weight:g}")
+    return weights
 
 
 def export_model(run: Run, ema: EMA | None):
@@ -263,6 +276,8 @@ def prepare(args, accelerator):
         wrapped, discriminators, g_opt, d_opt, loader = accelerator.prepare(wrapped, discriminators, g_opt, d_opt, loader)
     run = Run(args, accelerator, wrapped, discriminators, g_opt, d_opt, noise_dim=generator.noise_dim)
     load_targets(args, run, generator)
+    if args.loop_kinds:
+        run.loop_weights = load_loop_weights(args, train_set)
     ema = EMA(accelerator.unwrap_model(wrapped).generator, args.ema_decay) if args.use_ema else None
     if accelerator.is_main_process:
         Path(args.output_dir).mkdir(parents=True, exist_ok=True)

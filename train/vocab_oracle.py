@@ -45,7 +45,7 @@ from still2motion.motion import Motion, layer_images, render  # noqa: E402
 from train import silhouette  # noqa: E402
 from train.coherent_fit import Coherent, to_motion  # noqa: E402
 from train.eval_baselines import render_motion  # noqa: E402
-from train.fit_motion import load_clips, scored_every  # noqa: E402
+from train.fit_motion import load_clips, parse_shard, scored_every  # noqa: E402
 from train.metrics import diversity  # noqa: E402
 from train.motion_targets import MotionTargets, save_targets  # noqa: E402
 from train.vocabulary import load_table, variant  # noqa: E402
@@ -191,16 +191,6 @@ class VocabOracle:
         return render_motion(image, motion, num_frames, self.resolution)
 
 
-def _shard(value: str) -> tuple[int, int]:
-    try:
-        k, n = (int(v) for v in value.split("/"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be K/N, got {value!r}") from None
-    if not 0 <= k < n:
-        raise argparse.ArgumentTypeError(f"needs 0 <= K < N, got {value!r}")
-    return k, n
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--vocabulary", type=Path, required=True, help="train/vocabulary.py table")
@@ -208,7 +198,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--split", default="val")
     p.add_argument("--max_sequences", type=int, default=None,
                    help="every k-th loop, at most N (the ones evaluate.py --max_sequences N scores)")
-    p.add_argument("--shard", type=_shard, default=(0, 1), metavar="K/N",
+    p.add_argument("--shard", type=parse_shard, default=(0, 1), metavar="K/N",
                    help="keep the K-th of every N selected loops (run N processes; vocab_loss.OracleTargets reads "
                         "the N files together)")
     p.add_argument("--scales", type=lambda v: [float(s) for s in v.split(",")], default=list(SCALES))
