@@ -2,6 +2,7 @@
 
 import math
 
+import pytest
 import torch
 
 from still2motion.motion import Motion, affine_at, flow_at
@@ -69,3 +70,25 @@ def test_scored_every_strides_to_at_most_max_sequences(monkeypatch):
     assert fit_motion.scored_every("x", "val", 32, None, every=3) == 3
     assert fit_motion.scored_every("x", "val", 32, 4) == 3  # ceil(10 / 4): loops 0, 3, 6, 9
     assert fit_motion.scored_every("x", "val", 32, 4, every=5) == 5
+
+
+def test_shards_of_one_fit_are_read_together(tmp_path):
+    def part(name, seqs, value):
+        n = len(seqs)
+        motion = Motion(torch.rand(n, 2, 4, 4), torch.full((n, 2, 6, 3, 2), value), torch.zeros(n, 2, 2, 3, 2, 4, 4))
+        save_targets(tmp_path / name, seqs, motion, {"kind": "coherent"}, extra={"l1": torch.full((n,), value)})
+        return tmp_path / name
+
+    a, b = part("0.safetensors", ["x", "y"], 0.1), part("1.safetensors", ["z"], 0.3)
+    joined = MotionTargets([a, b])
+    assert joined.seqs == ["x", "y", "z"] and joined.config == {"kind": "coherent"}
+    motion, known = joined.for_seqs(["z", "x", "w"])
+    assert known.tolist() == [True, True, False]
+    assert motion.affine[:, 0, 0, 0, 0].tolist() == pytest.approx([0.3, 0.1, 0.0])
+    assert joined.tensors["l1"].tolist() == pytest.approx([0.1, 0.1, 0.3])
+    with pytest.raises(ValueError, match="fit some sequence twice"):
+        MotionTargets([a, a])
+    save_targets(tmp_path / "bare.safetensors", ["q"], Motion(torch.rand(1, 2, 4, 4), torch.zeros(1, 2, 6, 3, 2),
+                                                             torch.zeros(1, 2, 2, 3, 2, 4, 4)), {})
+    with pytest.raises(ValueError, match="hold different tensors"):
+        MotionTargets([a, tmp_path / "bare.safetensors"])

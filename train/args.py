@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "(a two-sided hinge with a free band)")
     lo.add_argument("--energy_pool", type=int, default=1,
                     help="measure the energy term on frames averaged over N x N blocks: coarse motion only (default 1)")
-    lo.add_argument("--motion_targets", default=None, help="fitted motions (train/fit_motion.py) to regress onto")
+    lo.add_argument("--motion_targets", nargs="+", default=None,
+                    help="fitted motions (train/fit_motion.py or coherent_fit.py; shards read together) to regress onto")
     lo.add_argument("--lambda_motion", type=float, default=1.0, help="coefficient regression (needs --motion_targets)")
     lo.add_argument("--vocabulary", default=None,
                     help="a motion table (train/vocabulary.py): the generator scores its entries and predicts a small "

@@ -17,6 +17,16 @@ from safetensors.torch import load_file, save_file
 from still2motion.motion import Motion
 
 
+def _read(path: str | Path) -> tuple[list[str], dict, dict[str, torch.Tensor]]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+    if "seqs" not in meta:
+        raise ValueError(f"{path} is not a motion-targets file (no 'seqs' metadata)")
+    return json.loads(meta["seqs"]), json.loads(meta.get("config", "{}")), load_file(str(path))
+
+
 def save_targets(path: str | Path, seqs: list[str], motion: Motion, config: dict, extra: dict[str, torch.Tensor] | None = None) -> None:
     """Writes the targets atomically (temp file + rename)."""
     path = Path(path)
@@ -28,19 +38,24 @@ def save_targets(path: str | Path, seqs: list[str], motion: Motion, config: dict
 
 
 class MotionTargets:
-    """Fitted motions by sequence name."""
+    """Fitted motions by sequence name, from one file or from the shards of one fit (``--shard K/N``) read together.
 
-    def __init__(self, path: str | Path) -> None:
-        from safetensors import safe_open
+    Raises:
+        ValueError: a file is not a motion-targets file, shards disagree on their tensors, or a sequence is in two.
+    """
 
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-        if "seqs" not in meta:
-            raise ValueError(f"{path} is not a motion-targets file (no 'seqs' metadata)")
-        self.seqs: list[str] = json.loads(meta["seqs"])
-        self.config: dict = json.loads(meta.get("config", "{}"))
-        self.tensors = load_file(str(path))
+    def __init__(self, path: str | Path | list | tuple) -> None:
+        paths = list(path) if isinstance(path, (list, tuple)) else [path]
+        parts = [_read(p) for p in paths]
+        self.seqs: list[str] = [s for seqs, _, _ in parts for s in seqs]
+        self.config: dict = parts[0][1]
+        keys = set(parts[0][2])
+        if any(set(tensors) != keys for _, _, tensors in parts):
+            raise ValueError(f"motion-targets files {[str(p) for p in paths]} hold different tensors")
+        self.tensors = {k: torch.cat([tensors[k] for _, _, tensors in parts]) for k in parts[0][2]}
         self.index = {s: i for i, s in enumerate(self.seqs)}
+        if len(self.index) < len(self.seqs):
+            raise ValueError(f"motion-targets files {[str(p) for p in paths]} fit some sequence twice")
 
     def __len__(self) -> int:
         return len(self.seqs)

@@ -48,10 +48,8 @@ def check_paths(args: argparse.Namespace) -> None:
     out = Path(args.output_dir).expanduser()
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--output_dir {args.output_dir} is a file, not a folder")
-    if args.motion_targets and not Path(args.motion_targets).expanduser().is_file():
-        raise ConfigError(f"--motion_targets {args.motion_targets}: no such file")
     for flag, paths in (("vocabulary", [args.vocabulary] if args.vocabulary else []), ("vocab_targets", args.vocab_targets or []),
-                        ("loop_kinds", args.loop_kinds or [])):
+                        ("motion_targets", args.motion_targets or []), ("loop_kinds", args.loop_kinds or [])):
         for path in paths:
             if not Path(path).expanduser().is_file():
                 raise ConfigError(f"--{flag} {path}: no such file")
