@@ -94,4 +94,6 @@ def test_training_reads_the_kinds_and_refuses_a_bad_file(tmp_path, caplog):
     garbage.write_bytes(b"not a safetensors file")
     with pytest.raises(ValueError, match="--loop_kinds: "):
         _run(root, tmp_path / "out3", "--loop_kinds", garbage, "--swap_l1_weight", 0)
-    assert not (tmp_path / "out2").exists() and not (tmp_path / "out3").exists()  # refused before any output
+    with pytest.raises(ValueError, match="--motion_targets: .* fit some sequence twice"):
+        _run(root, tmp_path / "out4", "--motion_targets", fits, fits)
+    assert not any((tmp_path / f"out{i}").exists() for i in (2, 3, 4))  # refused before any output

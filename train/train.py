@@ -135,7 +135,10 @@ def load_targets(args, run: Run, generator) -> None:
         logger.info(f"vocabulary targets: {len(run.vocab_targets)} loops, "
                     f"{int(run.vocab_targets.weight.sum())} beat static")
     if args.motion_targets:
-        run.targets = MotionTargets(args.motion_targets)
+        try:
+            run.targets = MotionTargets(args.motion_targets)
+        except (OSError, ValueError, SafetensorError) as exc:
+            raise ConfigError(f"--motion_targets: {exc}") from None
         run.target_scales = group_scales(run.targets.motion(list(range(len(run.targets)))))
         logger.info(f"motion targets: {len(run.targets)} sequences, group scales {run.target_scales}")
 
