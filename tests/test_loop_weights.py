@@ -39,7 +39,7 @@ def test_swap_loops_get_the_weight_and_shards_are_read_together(tmp_path):
         LoopWeights([a], swap_weight=2)
 
 
-def test_a_swap_loops_reconstruction_counts_at_its_weight():
+def test_a_swap_loops_reconstruction_counts_at_its_weight(tmp_path):
     model = hand_set_model({(TX, 1, "b"): 0.15})
     image = torch.zeros(2, 4, model.resolution, model.resolution)
     image[:, :, 10:22, 12:20] = 1.0
@@ -52,8 +52,7 @@ def test_a_swap_loops_reconstruction_counts_at_its_weight():
     wrapped = TrainingGenerator(model)
     plain = generator_forward(Run(args, None, wrapped, None, None, None, model.noise_dim), batch)
     weighted = Run(args, None, wrapped, None, None, None, model.noise_dim)
-    weighted.loop_weights = LoopWeights([], swap_weight=0.0)
-    weighted.loop_weights.kinds = {"a": "warp", "b": "swap"}
+    weighted.loop_weights = LoopWeights([_fits(tmp_path / "fits.safetensors", ["a", "b"], [0.2, 0.9])], swap_weight=0.0)
     out = generator_forward(weighted, batch)
     assert plain.recon.item() > 1e-2
     assert out.recon.item() == pytest.approx(plain.recon.item() / 2, rel=1e-5)  # "b" no longer counts
