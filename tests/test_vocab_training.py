@@ -187,3 +187,36 @@ def test_oracle_shards_load_disjoint_parts_of_the_same_selection(tmp_path):
     whole = [c[0] for c in load_clips(str(root), "train", 16, 6, 4, every=1)]  # 6 of 7 loops
     parts = [[c[0] for c in load_clips(str(root), "train", 16, 6, 4, every=1, shard=(k, 2))] for k in range(2)]
     assert len(whole) == 6 and parts == [whole[0::2], whole[1::2]]
+
+
+def test_silhouette_features_see_shape_not_colour_and_mirror_with_the_input():
+    from train.silhouette_features import silhouette_features
+
+    tall, wide = torch.zeros(4, 32, 32), torch.zeros(4, 32, 32)
+    tall[3, 4:28, 12:18] = 1  # a tall bar
+    wide[3, 20:26, 2:30] = 1  # a wide, low bar
+    tall[:3] = torch.rand(3, 32, 32) * tall[3]  # premultiplied colour
+    recoloured = tall.clone()
+    recoloured[:3] = recoloured[:3].flip(0) * 0.5  # another palette, same silhouette
+    f = silhouette_features(torch.stack((tall, wide, recoloured)))
+    assert f.shape == (3, 16 * 16 + 3)
+    assert torch.equal(f[0], f[2])  # colour is invisible
+    assert f[0, -3] > 1 and f[1, -3] < -1  # log aspect (h / w): tall vs wide
+    assert f[0, -2] > 2 * f[1, -2]  # box height on the canvas
+    lopsided = torch.zeros(1, 4, 32, 32)
+    lopsided[0, 3, 8:24, 8:24] = 1
+    lopsided[0, 3, 8:12, 8:12] = 0  # a notch at the top left
+    a, b = silhouette_features(lopsided), silhouette_features(lopsided.flip(-1))
+    assert not torch.equal(a, b)
+    assert torch.allclose(a[:, :256].view(16, 16).flip(-1), b[:, :256].view(16, 16), atol=1e-6)
+
+
+def test_probe_refuses_to_save_a_silhouette_probe_as_a_model(tmp_path, capsys):
+    from train.vocab_probe import main
+
+    with pytest.raises(SystemExit) as err:
+        main(["--data_dir", str(tmp_path), "--train_oracles", "x.safetensors", "--features", "silhouette",
+              "--save", str(tmp_path / "out"), "--vocabulary", "t.safetensors"])
+    assert err.value.code == 2
+    err = capsys.readouterr().err
+    assert "--save" in err and "'silhouette'" in err

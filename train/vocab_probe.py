@@ -2,7 +2,9 @@
 
 Features: the pooled bottleneck of a generator's U-Net (``--model``, zero noise) on each loop's frame 0 and on its
 mirror image (the oracle's class mirrored), for the training oracle files and the evaluated ones; ``--style_views N``
-adds N style-augmented copies of each training frame (``still2motion/augment.py``) and their mirror images. A linear softmax
+adds N style-augmented copies of each training frame (``still2motion/augment.py``) and their mirror images;
+``--features silhouette`` replaces the trunk's features by the input's silhouette alone
+(``train/silhouette_features.py``), a style-free baseline for the trunk. A linear softmax
 classifier (weight decay ``--weight_decay``, full-batch Adam) is fitted on the training loops with hard targets
 (``vocab_loss.OracleTargets``: the best entry of loops that beat static) or soft ones (``--temperatures``), and scored
 with ``vocab_accuracy.scores`` beside the class prior. Minutes, not hours: it bounds what ``train.py --vocabulary``
@@ -32,6 +34,7 @@ if __package__ in (None, ""):  # run as a script: import `train` from the repo r
 from still2motion import load_model  # noqa: E402
 from still2motion.augment import style_config, style_transform  # noqa: E402
 from train.motion_targets import MotionTargets  # noqa: E402
+from train.silhouette_features import silhouette_features  # noqa: E402
 from train.vocab_accuracy import first_frames, prior_logits, scores  # noqa: E402
 from train.vocab_loss import OracleTargets  # noqa: E402
 from train.vocab_model import with_vocabulary  # noqa: E402
@@ -41,6 +44,11 @@ from train.vocab_model import with_vocabulary  # noqa: E402
 def pooled(model, x: torch.Tensor) -> torch.Tensor:
     """The pooled bottlenecks ``(N, C)`` of letterboxed inputs."""
     return torch.cat([model.encode(c)[0].mean(dim=(2, 3)) for c in x.split(64)])
+
+
+def features(model, x: torch.Tensor, kind: str) -> torch.Tensor:
+    """What the probe sees of inputs ``x``: the trunk's pooled bottleneck or the silhouette alone."""
+    return pooled(model, x) if kind == "trunk" else silhouette_features(x)
 
 
 def styled(x: torch.Tensor, config, seed: int) -> torch.Tensor:
@@ -98,6 +106,9 @@ def main(argv=None) -> int:
     p.add_argument("--temperatures", default="0.02,0.05")
     p.add_argument("--weight_decay", type=float, default=1e-3)
     p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--features", choices=("trunk", "silhouette"), default="trunk",
+                   help="the --model trunk's pooled bottleneck, or the input's silhouette alone "
+                        "(train/silhouette_features.py; style-free by construction)")
     p.add_argument("--style_views", type=int, default=0,
                    help="also train on N style-augmented copies of each frame 0 (and their mirror images)")
     p.add_argument("--style", choices=("default", "strong"), default="strong", help="style preset of those copies")
@@ -108,6 +119,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.save and not args.vocabulary:
         p.error("--save needs --vocabulary")
+    if args.save and args.features != "trunk":
+        p.error(f"--save folds the probe into the trunk's vocabulary head: it needs --features trunk, "
+                f"got {args.features!r}")
     try:
         return run(args)
     except (FileNotFoundError, KeyError, ValueError) as exc:
@@ -122,7 +136,8 @@ def run(args) -> int:
     hard = OracleTargets(args.train_oracles, size)
     train = first_frames(args.data_dir, "train", model.resolution, hard.seqs)
     views = [train] + [styled(train, style_config(args.style), seed) for seed in range(args.style_views)]
-    feats = [pooled(model, v) for v in views] + [pooled(model, v.flip(-1)) for v in views]  # plain, then mirrored
+    feats = [features(model, v, args.features) for v in views] + [features(model, v.flip(-1), args.features)
+                                                                   for v in views]  # plain, then mirrored
     x = feats[0]
     mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
     xs = (torch.cat(feats) - mean) / std
@@ -152,7 +167,8 @@ def run(args) -> int:
     for spec in args.eval:
         split, path = spec.split("=", 1)
         oracle = MotionTargets(path)
-        xe = (pooled(model, first_frames(args.data_dir, split, model.resolution, oracle.seqs)) - mean) / std
+        xe = (features(model, first_frames(args.data_dir, split, model.resolution, oracle.seqs), args.features)
+              - mean) / std
         rows = {name: scores(head(xe).detach(), oracle, size) for name, head in heads.items()}
         rows["prior"] = scores(prior_logits(args.train_oracles, size, len(oracle.seqs)), oracle, size)
         keys = list(next(iter(rows.values())))
