@@ -58,10 +58,13 @@ class Still2Motion(
             still sample the vocabulary: one best guess, then distinct real motions).
         noise_scale: the seeds' noise ``z`` is drawn with this standard deviation (training draws 1). Above 1 the
             seeds differ more (docs/experiments.md, "Noise temperature"); chosen on val like ``motion_scale``.
+        vocab_top_p: with a vocabulary, seeds sample only the most likely classes that hold this much of the
+            probability (nucleus sampling); 1 samples every class. Rare classes can hold motions that tear an unfamiliar
+            silhouette (docs/experiments.md, "Vocabulary on ten sources").
     """
 
     # keys added after models were saved: older configs load with their defaults
-    added_config_keys = ("motion_scale", "vocabulary_size", "seed_zero", "noise_scale")
+    added_config_keys = ("motion_scale", "vocabulary_size", "seed_zero", "noise_scale", "vocab_top_p")
 
     def __init__(
         self,
@@ -78,6 +81,7 @@ class Still2Motion(
         vocabulary_size: int = 0,
         seed_zero: str = "vocabulary",
         noise_scale: float = 1.0,
+        vocab_top_p: float = 1.0,
     ) -> None:
         super().__init__()
         block_out_channels = tuple(block_out_channels)  # config.json hands back a list
@@ -124,8 +128,10 @@ class Still2Motion(
         if seed_zero not in ("vocabulary", "coefficients"):
             raise ValueError(f"seed_zero must be 'vocabulary' or 'coefficients', got {seed_zero!r}")
         self.seed_zero = seed_zero
+        if isinstance(vocab_top_p, bool) or not (isinstance(vocab_top_p, (int, float)) and 0 < vocab_top_p <= 1):
+            raise ValueError(f"vocab_top_p must be a number in (0, 1], got {vocab_top_p!r}")
         if self.vocabulary_size:  # issue 19: score a table of real motions instead of regressing coefficients
-            self.vocab_head = VocabHead(block_out_channels[-1], self.vocabulary_size, K, M)
+            self.vocab_head = VocabHead(block_out_channels[-1], self.vocabulary_size, K, M, top_p=vocab_top_p)
 
     def forward(
         self, image: torch.Tensor, noise: torch.Tensor | None = None, has_alpha: torch.Tensor | None = None
@@ -141,7 +147,10 @@ class Still2Motion(
             ``Motion`` with masks ``(B, K, R, R)``, affine ``(B, K, 6, M, 2)``, flow ``(B, K, 2, M, 2, Hf, Wf)``.
         """
         if self.vocabulary_size and not self._coefficient_seed(noise):
-            return self.forward_vocab(image, noise, has_alpha)[2]
+            # the class is drawn from the unscaled draw (u = Phi(z), uniform): noise_scale widens the coefficient
+            # seeds but must not push u to 0 or 1, where the rare classes lie
+            unscaled = None if noise is None else noise / self.noise_scale
+            return self.forward_vocab(image, unscaled, has_alpha)[2]
         bottleneck, levels, noise = self.encode(image, noise, has_alpha)
         B, K, M = image.shape[0], self.num_layers, self.num_harmonics
         pooled = torch.cat((bottleneck.mean(dim=(2, 3)), noise), dim=1)

@@ -96,16 +96,18 @@ class VocabHead(nn.Module):
         in_features: width of the pooled features it reads.
         size: ``V``, entries in the table (its buffers are filled by ``set_table`` and saved with the weights).
         num_layers, num_harmonics: ``K`` and ``M`` of the entries.
+        top_p: seeds sample only the most likely classes holding this much probability (1: all of them).
 
     Both linear layers start at zero: a uniform distribution and the identity residual.
     """
 
-    def __init__(self, in_features: int, size: int, num_layers: int, num_harmonics: int) -> None:
+    def __init__(self, in_features: int, size: int, num_layers: int, num_harmonics: int, top_p: float = 1.0) -> None:
         super().__init__()
         if size < 1:
             raise ValueError(f"vocabulary size must be >= 1, got {size}")
         K, M = num_layers, num_harmonics
         self.size = size
+        self.top_p = float(top_p)
         self.register_buffer("table_masks", torch.zeros(size, K, HEIGHT_BINS))
         self.register_buffer("table_affine", torch.zeros(size, K, 6, M, 2))
         self.register_buffer("table_flow", torch.zeros(size, K, 2, M, 2, FLOW_SIZE, FLOW_SIZE))
@@ -125,10 +127,16 @@ class VocabHead(nn.Module):
 
     def choose(self, logits: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """Class per sample ``(B,)``: the most likely where ``noise`` is all zero, else inverse-CDF sampling with
-        ``u = Phi(noise[:, 0])``."""
+        ``u = Phi(noise[:, 0])`` over the classes ``top_p`` keeps."""
         probs = torch.softmax(logits.float(), dim=1)
+        if self.top_p < 1:
+            ranked, order = probs.sort(dim=1, descending=True)
+            kept = (ranked.cumsum(dim=1) - ranked) < self.top_p  # the head that first reaches top_p of the mass
+            probs = probs * torch.zeros_like(kept).scatter(1, order, kept)
+            probs = probs / probs.sum(dim=1, keepdim=True)
         u = 0.5 * (1 + torch.erf(noise[:, :1].float() / math.sqrt(2)))  # (B, 1) uniform in (0, 1)
-        sampled = (probs.cumsum(dim=1) < u).sum(dim=1).clamp_max(logits.shape[1] - 1)
+        hit = (probs.cumsum(dim=1) >= u) & (probs > 0)  # the first class reaching u is always a kept one
+        sampled = torch.where(hit.any(dim=1), hit.int().argmax(dim=1), logits.argmax(dim=1))
         return torch.where((noise == 0).all(dim=1), logits.argmax(dim=1), sampled)
 
     def motion(self, classes: torch.Tensor, residual: torch.Tensor, boxes: torch.Tensor) -> Motion:

@@ -73,22 +73,58 @@ def vocab_model(seed: int = 0) -> Still2Motion:
     return model
 
 
-def test_seed_zero_is_the_most_likely_motion_and_seeds_sample_the_rest():
+def picked_classes(model: Still2Motion, canvas: torch.Tensor, seeds) -> list[int]:
+    """The class each seed animates with, read off the motion ``model(canvas, sample_noise(seed))`` renders."""
+    logits, residual, _ = model.forward_vocab(canvas)
+    boxes = alpha_box(canvas)
+    entries = [model.vocab_head.motion(torch.tensor([c]), residual, boxes) for c in range(2 * V)]
+    noise = torch.cat([model.sample_noise(seed) for seed in seeds])
+    got = model(canvas.expand(len(noise), -1, -1, -1), noise)  # one batch: the scores ignore the noise
+    one = lambda m, i: Motion(m.masks[i:i + 1], m.affine[i:i + 1], m.flow[i:i + 1])  # noqa: E731
+    return [next(c for c, m in enumerate(entries) if close(one(got, i), m)) for i in range(len(noise))]
+
+
+@pytest.mark.parametrize("noise_scale", [1.0, 1.5])
+def test_seed_zero_is_the_most_likely_motion_and_seeds_sample_the_rest(noise_scale):
     model = vocab_model()
+    model.noise_scale = noise_scale  # a wider seed spread must not skew which classes the seeds sample
     canvas = sprite()
     logits, _, _ = model.forward_vocab(canvas)
     probs = torch.softmax(logits[0], 0)
     head = model.vocab_head
     assert int(head.choose(logits, model.sample_noise(0))) == 1
-    picks = [int(head.choose(logits, model.sample_noise(seed))) for seed in range(1, 401)]
+    picks = picked_classes(model, canvas, range(1, 401))
     freq = torch.bincount(torch.tensor(picks), minlength=2 * V).float() / len(picks)
     assert (freq - probs).abs().max() < 0.08 and len(set(picks)) >= 4
-    assert picks[:5] == [int(head.choose(logits, model.sample_noise(s))) for s in range(1, 6)]  # deterministic
+    assert picks[:5] == picked_classes(model, canvas, range(1, 6))  # deterministic
     # seeds change which motion, not the distribution: the scores ignore the noise
     assert torch.allclose(model.forward_vocab(canvas, model.sample_noise(7))[0], logits)
     image = Image.fromarray((canvas[0].permute(1, 2, 0).numpy() * 255).astype("uint8"), "RGBA")
     first = model.animate(image, num_frames=6, seed=0)
     assert any(f.tobytes() != first.frames[0].tobytes() for f in first.frames[1:])  # the chosen entry moves
+
+
+def test_top_p_samples_only_the_head_of_the_distribution_and_round_trips(tmp_path):
+    full = vocab_model()
+    canvas = sprite()
+    logits, _, _ = full.forward_vocab(canvas)
+    probs = torch.softmax(logits[0], 0)
+    ranked = probs.argsort(descending=True)
+    head_classes = set(ranked[:2].tolist())  # the two most likely classes first reach 0.7 of the mass here
+    assert float(probs[ranked[:2]].sum()) >= 0.7 > float(probs[ranked[0]])
+    full_picks = {int(full.vocab_head.choose(logits, full.sample_noise(s))) for s in range(1, 201)}
+    assert not full_picks <= head_classes  # without top_p the tail is sampled too
+    torch.manual_seed(0)
+    nucleus = Still2Motion(**TINY_CONFIG, vocabulary_size=V, vocab_top_p=0.7).eval()
+    nucleus.load_state_dict(full.state_dict())
+    picks = [int(nucleus.vocab_head.choose(logits, nucleus.sample_noise(s))) for s in range(1, 201)]
+    assert set(picks) == head_classes  # both head classes, nothing else
+    assert int(nucleus.vocab_head.choose(logits, nucleus.sample_noise(0))) == int(ranked[0])
+    nucleus.save_pretrained(tmp_path / "m")
+    assert Still2Motion.from_pretrained(tmp_path / "m").vocab_head.top_p == 0.7
+    for bad in (0, 1.5, True, "0.9"):
+        with pytest.raises(ValueError, match="vocab_top_p must be a number in"):
+            Still2Motion(**TINY_CONFIG, vocabulary_size=V, vocab_top_p=bad)
 
 
 def test_vocabulary_config_round_trips_and_older_configs_still_load(tmp_path):
