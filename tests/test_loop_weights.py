@@ -1,4 +1,5 @@
-"""Per-loop reconstruction weights from loop kinds (train/loop_weights.py), their flags and their use in a step."""
+"""Per-loop reconstruction weights from loop kinds (train/loop_weights.py), their flags and their use in a step; colour
+dropout (the motion read from the silhouette alone) in a step and a run."""
 
 import argparse
 import logging
@@ -11,7 +12,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _train_data import make_prepared_root  # noqa: E402
-from conftest import TX, hand_set_model  # noqa: E402
+from conftest import TINY_CONFIG, TX, hand_set_model  # noqa: E402
+from still2motion import Still2Motion  # noqa: E402
 from still2motion.data import open_dataset  # noqa: E402
 from still2motion.motion import Motion  # noqa: E402
 from train import train as train_script  # noqa: E402
@@ -96,3 +98,38 @@ def test_training_reads_the_kinds_and_refuses_a_bad_file(tmp_path, caplog):
     with pytest.raises(ValueError, match="--motion_targets: .* fit some sequence twice"):
         _run(root, tmp_path / "out4", "--motion_targets", fits, fits)
     assert not any((tmp_path / f"out{i}").exists() for i in (2, 3, 4))  # refused before any output
+
+
+def test_colour_dropout_predicts_from_the_silhouette_and_warps_the_real_picture():
+    from train.steps import colour_dropout
+
+    torch.manual_seed(0)
+    model = Still2Motion(**TINY_CONFIG).eval()
+    for p in model.parameters():  # randomised heads: the motion depends on what the network sees
+        p.data.normal_(0, 0.2)
+    R = model.resolution
+    image = torch.zeros(2, 4, R, R)
+    image[:, 3, 8:24, 10:22] = 1.0
+    image[0, :3, 8:24, 10:22] = torch.rand(3, 16, 12)  # two pictures, one silhouette
+    image[1, :3, 8:24, 10:22] = torch.rand(3, 16, 12)
+    sees, dropped = colour_dropout(image, 1.0)
+    assert dropped.all() and torch.equal(sees[0], sees[1]) and torch.equal(sees[:, 3], image[:, 3])
+    kept, none = colour_dropout(image, 0.0)
+    assert torch.equal(kept, image) and not none.any()
+    phases = torch.tensor([[0.5, 1.5, 3.0, 4.5]]).repeat(2, 1)
+    noise = torch.zeros(2, model.noise_dim)
+    wrapped = TrainingGenerator(model)
+    with torch.no_grad():
+        frames, motion, _, _ = wrapped(image, phases, noise, sees=sees)
+        own, own_motion, _, _ = wrapped(image, phases, noise)
+    assert torch.allclose(motion.flow[0], motion.flow[1], atol=1e-6)  # one silhouette, one motion
+    assert not torch.allclose(own_motion.flow[0], own_motion.flow[1], atol=1e-3)  # colours change it otherwise
+    assert not torch.allclose(frames[0], frames[1])  # each still warps its own picture
+    assert (frames[0, 1] - image[0]).abs().max() > 1e-3  # and the frames move
+    with pytest.raises(ValueError, match=r"--colour_dropout must be in \[0, 1\], got 1.5"):
+        parse_args(["--data_dir", "d", "--colour_dropout", "1.5"])
+
+
+def test_training_runs_with_colour_dropout(tmp_path):
+    result = _run(make_prepared_root(tmp_path / "root"), tmp_path / "out", "--colour_dropout", 1)
+    assert result["global_step"] == 1 and (tmp_path / "out" / "model.safetensors").exists()

@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="colour / outline / blur / pixelate changes and a wider scale+shift on every frame of a clip "
                         "alike (still2motion/augment.py; 'none' = flip and a small scale/shift only)")
 
+    g.add_argument("--colour_dropout", type=float, default=0.0,
+                   help="share of clips whose motion the generator predicts from the silhouette alone (the input's "
+                        "colours replaced by flat grey under its alpha); it still warps and is scored on the real "
+                        "picture (still2motion only; docs/experiments.md, 'Colour dropout')")
+
     t = p.add_argument_group("optimisation")
     t.add_argument("--train_batch_size", type=int, default=8, help="clips per process per micro-batch")
     t.add_argument("--max_train_steps", type=int, default=10_000)
@@ -161,6 +166,8 @@ def check_args(args: argparse.Namespace) -> None:
             raise ConfigError(f"--reversal_invariant only applies to --generator still2motion, not {args.generator}")
         if args.phase_shifts != 1:
             raise ConfigError(f"--phase_shifts only applies to --generator still2motion, not {args.generator}")
+        if args.colour_dropout:
+            raise ConfigError(f"--colour_dropout only applies to --generator still2motion, not {args.generator}")
     if not 0 <= args.source_balance <= 1:
         raise ConfigError(f"--source_balance must be in [0, 1], got {args.source_balance}")
     if args.phase_shifts < 1:
@@ -168,6 +175,8 @@ def check_args(args: argparse.Namespace) -> None:
     if args.phase_shifts > 1 and (args.motion_targets or args.vocabulary):
         raise ConfigError("--phase_shifts > 1 cannot be combined with --motion_targets or --vocabulary "
                           "(their targets are anchored at the input frame's own phase)")
+    if not 0 <= args.colour_dropout <= 1:
+        raise ConfigError(f"--colour_dropout must be in [0, 1], got {args.colour_dropout}")
     if args.energy_floor is not None and not 0 < args.energy_floor <= 1:
         raise ConfigError(f"--energy_floor must be in (0, 1], got {args.energy_floor}")
     if args.energy_ceiling is not None and (args.energy_floor is None or args.energy_ceiling < 1):

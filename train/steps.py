@@ -36,24 +36,26 @@ class TrainingGenerator(nn.Module):
         self.generator = generator
 
     def forward(self, image: torch.Tensor, phases: torch.Tensor, noise: torch.Tensor, reverse: bool = False,
-                classes: torch.Tensor | None = None):
+                classes: torch.Tensor | None = None, sees: torch.Tensor | None = None):
         """``(N, 4, R, R)``, ``(N, S)``, ``(N, noise_dim)`` -> frames ``(N, S, 4, R, R)``, ``Motion`` or ``None``,
         with ``reverse`` (``Still2Motion`` only) the same motion played backwards at ``phases`` (else ``None``), and
         for a vocabulary model ``(logits, residual)`` (else ``None``): it renders ``classes (N,)`` where they are
-        ``>= 0`` (the oracle's entry) and samples the others from the noise."""
+        ``>= 0`` (the oracle's entry) and samples the others from the noise. ``sees`` (``Still2Motion`` only) is what
+        the motion is predicted from, when it is not ``image`` itself (colour dropout); ``image`` is what it warps."""
         g = self.generator
         if isinstance(g, Still2Motion):
             vocab = None
+            sees = image if sees is None else sees
             if g.vocabulary_size:
-                logits, residual, motion = g.forward_vocab(image, noise, classes=classes)
+                logits, residual, motion = g.forward_vocab(sees, noise, classes=classes)
                 vocab = (logits, residual)
             else:
-                motion = g(image, noise)
+                motion = g(sees, noise)
             frames = g.forward_frames(image, phases, noise, motion=motion)
             backwards = g.forward_frames(image, phases, noise, motion=motion.reversed_time()) if reverse else None
             return frames, motion, backwards, vocab
-        if reverse:
-            raise ValueError("reverse=True needs a Still2Motion generator")
+        if reverse or sees is not None:
+            raise ValueError("reverse=True and sees each need a Still2Motion generator")
         return g.forward_frames(image, phases, noise), None, None, None
 
 
@@ -71,6 +73,7 @@ class Run:
     targets: MotionTargets | None = None
     vocab_targets: OracleTargets | None = None
     loop_weights: LoopWeights | None = None
+    colour_dropout: float = 0.0  # args.colour_dropout (train.py sets it)
     target_scales: dict = field(default_factory=dict)
     warned_no_start: bool = False
 
@@ -84,6 +87,14 @@ class Forward:
     recon: torch.Tensor  # () best-of-k reconstruction (+ coefficient regression)
     regular: torch.Tensor  # () flow and mask regularisers
     logs: dict
+
+
+def colour_dropout(image: torch.Tensor, share: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``image (B, 4, R, R)`` (premultiplied) with the colours of a random ``share`` of its items replaced by flat
+    grey under their alpha, and which items ``(B,)`` were: the silhouette alone, for the motion to be read from."""
+    dropped = torch.rand(image.shape[0], device=image.device) < share
+    grey = torch.cat((0.5 * image[:, 3:].expand(-1, 3, -1, -1), image[:, 3:]), dim=1)
+    return torch.where(dropped[:, None, None, None], grey, image), dropped
 
 
 def gan_weights(args: argparse.Namespace) -> dict[str, float]:
@@ -102,11 +113,15 @@ def generator_forward(run: Run, batch: dict) -> Forward:
         classes = torch.where(vocab_target[2] > 0, vocab_target[0], -1).repeat(k)
     shifts = args.phase_shifts
     render_phases = phases if shifts == 1 else losses.shifted_phases(phases, shifts)
+    sees, logs = None, {}
+    if run.colour_dropout:
+        sees, dropped = colour_dropout(image, run.colour_dropout)
+        sees = sees.repeat(k, 1, 1, 1)
+        logs["g_colour_dropped"] = dropped.float().mean().item()
     frames, motion, backwards, vocab = run.generator(
-        image.repeat(k, 1, 1, 1), render_phases.repeat(k, 1), noise, args.reversal_invariant, classes
+        image.repeat(k, 1, 1, 1), render_phases.repeat(k, 1), noise, args.reversal_invariant, classes, sees
     )
     real_k = real.repeat(k, 1, 1, 1, 1)
-    logs = {}
     if shifts == 1:
         per_sample = args.lambda_l1 * losses.l1_multiscale(frames, real_k)  # (k*B,)
         per_backwards = args.lambda_l1 * losses.l1_multiscale(backwards, real_k) if backwards is not None else None

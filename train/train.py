@@ -281,6 +281,7 @@ def prepare(args, accelerator):
     load_targets(args, run, generator)
     if args.loop_kinds:
         run.loop_weights = load_loop_weights(args, train_set)
+    run.colour_dropout = args.colour_dropout
     ema = EMA(accelerator.unwrap_model(wrapped).generator, args.ema_decay) if args.use_ema else None
     if accelerator.is_main_process:
         Path(args.output_dir).mkdir(parents=True, exist_ok=True)
