@@ -28,6 +28,11 @@ def check_noise_scale(value) -> float:
     return float(value)
 
 
+def silhouette_view(image: torch.Tensor) -> torch.Tensor:
+    """Premultiplied ``(B, 4, R, R)`` with its colours replaced by flat grey under its alpha: the silhouette alone."""
+    return torch.cat((0.5 * image[:, 3:].expand(-1, 3, -1, -1), image[:, 3:]), dim=1)
+
+
 class Still2Motion(
     Generator,
     PyTorchModelHubMixin,
@@ -58,13 +63,17 @@ class Still2Motion(
             still sample the vocabulary: one best guess, then distinct real motions).
         noise_scale: the seeds' noise ``z`` is drawn with this standard deviation (training draws 1). Above 1 the
             seeds differ more (docs/experiments.md, "Noise temperature"); chosen on val like ``motion_scale``.
+        silhouette_only: the network reads the input's silhouette alone (its colours flat grey under the alpha;
+            ``silhouette_view``), so no art style can change the motion it predicts; it still warps the real picture.
+            Trained with ``train.py --colour_dropout 1`` (docs/experiments.md, "Colour dropout").
         vocab_top_p: with a vocabulary, seeds sample only the most likely classes that hold this much of the
             probability (nucleus sampling); 1 samples every class. Rare classes can hold motions that tear an unfamiliar
             silhouette (docs/experiments.md, "Vocabulary on ten sources").
     """
 
     # keys added after models were saved: older configs load with their defaults
-    added_config_keys = ("motion_scale", "vocabulary_size", "seed_zero", "noise_scale", "vocab_top_p")
+    added_config_keys = ("motion_scale", "vocabulary_size", "seed_zero", "noise_scale", "vocab_top_p",
+                         "silhouette_only")
 
     def __init__(
         self,
@@ -82,6 +91,7 @@ class Still2Motion(
         seed_zero: str = "vocabulary",
         noise_scale: float = 1.0,
         vocab_top_p: float = 1.0,
+        silhouette_only: bool = False,
     ) -> None:
         super().__init__()
         block_out_channels = tuple(block_out_channels)  # config.json hands back a list
@@ -128,6 +138,9 @@ class Still2Motion(
         if seed_zero not in ("vocabulary", "coefficients"):
             raise ValueError(f"seed_zero must be 'vocabulary' or 'coefficients', got {seed_zero!r}")
         self.seed_zero = seed_zero
+        if not isinstance(silhouette_only, bool):
+            raise ValueError(f"silhouette_only must be true or false, got {silhouette_only!r}")
+        self.silhouette_only = silhouette_only
         if isinstance(vocab_top_p, bool) or not (isinstance(vocab_top_p, (int, float)) and 0 < vocab_top_p <= 1):
             raise ValueError(f"vocab_top_p must be a number in (0, 1], got {vocab_top_p!r}")
         if self.vocabulary_size:  # issue 19: score a table of real motions instead of regressing coefficients
@@ -151,7 +164,7 @@ class Still2Motion(
             # seeds but must not push u to 0 or 1, where the rare classes lie
             unscaled = None if noise is None else noise / self.noise_scale
             return self.forward_vocab(image, unscaled, has_alpha)[2]
-        bottleneck, levels, noise = self.encode(image, noise, has_alpha)
+        bottleneck, levels, noise = self.encode(self._seen(image), noise, has_alpha)
         B, K, M = image.shape[0], self.num_layers, self.num_harmonics
         pooled = torch.cat((bottleneck.mean(dim=(2, 3)), noise), dim=1)
         affine = self.affine_head(pooled).view(B, K, 6, M, 2)
@@ -160,6 +173,10 @@ class Still2Motion(
         flow = flow.view(B, K, 2, M, 2, *flow.shape[-2:])
         masks = torch.softmax(self.mask_head(levels[-1]), dim=1)  # (B, K, R, R)
         return Motion(masks=masks, affine=affine, flow=flow)
+
+    def _seen(self, image: torch.Tensor) -> torch.Tensor:
+        """What the network reads of ``image``: itself, or with ``silhouette_only`` its silhouette."""
+        return silhouette_view(image) if self.silhouette_only else image
 
     def _coefficient_seed(self, noise: torch.Tensor | None) -> bool:
         """Whether a vocabulary model animates this noise with its coefficient heads (``seed_zero="coefficients"``
@@ -184,7 +201,7 @@ class Still2Motion(
         """
         if not self.vocabulary_size:
             raise ValueError("forward_vocab needs a model built with vocabulary_size > 0, got 0")
-        bottleneck, _, _ = self.encode(image, image.new_zeros(image.shape[0], self.noise_dim), has_alpha)
+        bottleneck, _, _ = self.encode(self._seen(image), image.new_zeros(image.shape[0], self.noise_dim), has_alpha)
         noise = image.new_zeros(image.shape[0], self.noise_dim) if noise is None else noise
         return self.vocab_head(bottleneck.mean(dim=(2, 3)), image, noise, classes)
 

@@ -130,6 +130,30 @@ def test_colour_dropout_predicts_from_the_silhouette_and_warps_the_real_picture(
         parse_args(["--data_dir", "d", "--colour_dropout", "1.5"])
 
 
-def test_training_runs_with_colour_dropout(tmp_path):
-    result = _run(make_prepared_root(tmp_path / "root"), tmp_path / "out", "--colour_dropout", 1)
-    assert result["global_step"] == 1 and (tmp_path / "out" / "model.safetensors").exists()
+def test_training_with_colour_dropout_one_saves_a_silhouette_model(tmp_path):
+    root = make_prepared_root(tmp_path / "root")
+    for share, silhouette in ((0.5, False), (1, True)):
+        result = _run(root, tmp_path / f"out{share}", "--colour_dropout", share)
+        assert result["global_step"] == 1
+        assert Still2Motion.from_pretrained(tmp_path / f"out{share}").silhouette_only is silhouette
+
+
+def test_a_silhouette_only_model_ignores_colours_and_round_trips(tmp_path):
+    from still2motion.model import silhouette_view
+
+    torch.manual_seed(0)
+    model = Still2Motion(**TINY_CONFIG, silhouette_only=True).eval()
+    for p in model.parameters():
+        p.data.normal_(0, 0.2)
+    R = model.resolution
+    image = torch.zeros(2, 4, R, R)
+    image[:, 3, 8:24, 10:22] = 1.0
+    image[:, :3, 8:24, 10:22] = torch.rand(2, 3, 16, 12)  # two pictures, one silhouette
+    with torch.no_grad():
+        motion = model(image, torch.zeros(2, model.noise_dim))
+        grey = model(silhouette_view(image), torch.zeros(2, model.noise_dim))
+    assert torch.allclose(motion.flow[0], motion.flow[1], atol=1e-6) and torch.allclose(motion.flow, grey.flow)
+    model.save_pretrained(tmp_path / "m")
+    assert Still2Motion.from_pretrained(tmp_path / "m").silhouette_only is True
+    with pytest.raises(ValueError, match="silhouette_only must be true or false, got 'yes'"):
+        Still2Motion(**TINY_CONFIG, silhouette_only="yes")

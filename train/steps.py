@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from still2motion.model import Still2Motion
+from still2motion.model import Still2Motion, silhouette_view
 from still2motion.motion import augment_motion
 from train import losses
 from train.checkpointing import fault_armed
@@ -93,8 +93,7 @@ def colour_dropout(image: torch.Tensor, share: float) -> tuple[torch.Tensor, tor
     """``image (B, 4, R, R)`` (premultiplied) with the colours of a random ``share`` of its items replaced by flat
     grey under their alpha, and which items ``(B,)`` were: the silhouette alone, for the motion to be read from."""
     dropped = torch.rand(image.shape[0], device=image.device) < share
-    grey = torch.cat((0.5 * image[:, 3:].expand(-1, 3, -1, -1), image[:, 3:]), dim=1)
-    return torch.where(dropped[:, None, None, None], grey, image), dropped
+    return torch.where(dropped[:, None, None, None], silhouette_view(image), image), dropped
 
 
 def gan_weights(args: argparse.Namespace) -> dict[str, float]:

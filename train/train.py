@@ -31,6 +31,7 @@ from tqdm.auto import tqdm  # noqa: E402
 from still2motion.data import collate, open_dataset  # noqa: E402
 from still2motion.hub import load_weights  # noqa: E402
 from still2motion.loading import GENERATORS, load_model  # noqa: E402
+from still2motion.model import Still2Motion  # noqa: E402
 from train import checkpointing, model_card, preflight, source_balance, validation  # noqa: E402
 from train.args import ConfigError, model_config, parse_args  # noqa: E402
 from train.discriminator import Discriminators  # noqa: E402
@@ -105,6 +106,9 @@ def build_models(args):
             generator = with_vocabulary(args.vocabulary, generator if args.init_generator else None, model_config(args))
         except ValueError as exc:
             raise ConfigError(f"--vocabulary {args.vocabulary}: {exc}") from None
+    if args.colour_dropout == 1 and isinstance(generator, Still2Motion):  # every clip: a silhouette model, saved so
+        generator.silhouette_only = True
+        generator._hub_mixin_config["silhouette_only"] = True
     generator.train()
     discriminators = None
     if args.lambda_gan > 0 or args.lambda_temporal > 0:
