@@ -77,14 +77,20 @@ class LoopDataset(Dataset):
         style_augment: ``none``, ``default`` or ``strong`` (``augment.STYLE_PRESETS``): colour, edge and resampling
             changes on every frame of a clip alike, and the preset's wider scale/shift (nearest or bilinear) in place
             of ``affine_p``, ``scale_range`` and ``translate``; only when ``augment`` is on.
+        squash: below 1, half of the clips are squashed vertically by a factor drawn log-uniformly from
+            ``[squash, 1]`` (about the canvas centre, every frame alike): squatter silhouettes, their motion squashed
+            with them. Not expressible in ``(flip, scale, tx, ty)``, so not for motion targets.
     """
 
     def __init__(self, *, resolution: int = 64, num_targets: int = 4, random_offsets: bool = False,
                  augment: bool = True, seed: int = 0, resample: str = "auto", hflip_p: float = 0.5,
                  affine_p: float = 0.5, scale_range: float = 0.1, translate: float = 0.05,
-                 style_augment: str = "none") -> None:
+                 style_augment: str = "none", squash: float = 1.0) -> None:
         if resolution < 8 or num_targets < 1:
             raise ValueError(f"need resolution >= 8 and num_targets >= 1, got {resolution}, {num_targets}")
+        if not 0 < squash <= 1:
+            raise ValueError(f"squash must be in (0, 1], got {squash}")
+        self.squash = squash
         io.letterbox_resample(1, 1, 1, resample)  # validates
         self.resolution, self.num_targets, self.random_offsets = resolution, num_targets, random_offsets
         self.augment, self.seed, self.resample, self.epoch = augment, seed, resample, 0
@@ -130,6 +136,11 @@ class LoopDataset(Dataset):
             theta = torch.tensor([[1 / s, 0, -tx / s], [0, 1 / s, -ty / s]], dtype=x.dtype)
             grid = F.affine_grid(theta.expand(x.shape[0], 2, 3), list(x.shape), align_corners=False)
             x = F.grid_sample(x, grid, mode=mode, padding_mode="zeros", align_corners=False).clamp(0, 1)
+        if self.squash < 1 and rng.random() < 0.5:
+            q = math.exp(rng.uniform(math.log(self.squash), 0.0))
+            theta = torch.tensor([[1.0, 0, 0], [0, 1 / q, 0]], dtype=x.dtype)
+            grid = F.affine_grid(theta.expand(x.shape[0], 2, 3), list(x.shape), align_corners=False)
+            x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False).clamp(0, 1)
         if st is not None:
             x, _ = style_transform(x, rng, st)
         return x, torch.tensor([float(flip), s, tx, ty])

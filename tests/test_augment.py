@@ -211,3 +211,25 @@ def test_default_preset_changes_training_items_but_none_keeps_the_old_ones(tmp_p
         assert all(torch.equal(t, item["input"]) for t in item["targets"])
     off = PreparedDataset(root, "train", resolution=32, augment=False, seed=3, style_augment="strong")[0]
     assert off["augment"].tolist() == [0.0, 1.0, 0.0, 0.0]  # augment=False (val) turns style off too
+
+
+def test_squash_makes_half_the_clips_squatter_and_keeps_their_width(tmp_path):
+    root = _blob_root(tmp_path)
+
+    def box(x: torch.Tensor) -> tuple[int, int]:  # (height, width) of the alpha > 0.5
+        inside = x[3] > 0.5
+        return int(inside.any(1).sum()), int(inside.any(0).sum())
+
+    squashed = 0
+    for seed in range(12):
+        plain = PreparedDataset(root, "train", resolution=32, augment=False, seed=seed)[0]
+        item = PreparedDataset(root, "train", resolution=32, augment=True, seed=seed, hflip_p=0.0, affine_p=0.0,
+                               squash=0.5)[0]
+        (h0, w0), (h, w) = box(plain["input"]), box(item["input"])
+        assert w == w0 and h <= h0  # never wider, never taller
+        squashed += h < h0
+        for frame in item["targets"]:  # every frame alike: the silhouette is squashed in each
+            assert box(frame)[0] <= box(plain["input"])[0] + 1
+    assert 3 <= squashed <= 9  # about half of the clips
+    with pytest.raises(ValueError, match=r"squash must be in \(0, 1\], got 0"):
+        PreparedDataset(root, "train", resolution=32, squash=0)

@@ -66,6 +66,8 @@ def test_a_swap_loops_reconstruction_counts_at_its_weight(tmp_path):
     (["--swap_l1_weight", "1.5", "--loop_kinds", "f.safetensors"], r"--swap_l1_weight must be in \[0, 1\], got 1.5"),
     (["--swap_l1_weight", "0.5"], "--swap_l1_weight and --loop_kinds go together"),
     (["--loop_kinds", "f.safetensors"], "--swap_l1_weight and --loop_kinds go together"),
+    (["--squash_augment", "0"], r"--squash_augment must be in \(0, 1\], got 0"),
+    (["--squash_augment", "0.6", "--motion_targets", "f.safetensors"], "--squash_augment cannot be combined"),
 ])
 def test_the_flags_are_checked(tmp_path, argv, message):
     with pytest.raises(ValueError, match=message):

@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="colour / outline / blur / pixelate changes and a wider scale+shift on every frame of a clip "
                         "alike (still2motion/augment.py; 'none' = flip and a small scale/shift only)")
 
+    g.add_argument("--squash_augment", type=float, default=1.0,
+                   help="below 1: half of the clips squashed vertically by a factor in [F, 1] (squatter silhouettes; "
+                        "still2motion/data.py 'squash'); not with --motion_targets or --vocab_targets")
     g.add_argument("--colour_dropout", type=float, default=0.0,
                    help="share of clips whose motion the generator predicts from the silhouette alone (the input's "
                         "colours replaced by flat grey under its alpha); it still warps and is scored on the real "
@@ -175,6 +178,11 @@ def check_args(args: argparse.Namespace) -> None:
     if args.phase_shifts > 1 and (args.motion_targets or args.vocabulary):
         raise ConfigError("--phase_shifts > 1 cannot be combined with --motion_targets or --vocabulary "
                           "(their targets are anchored at the input frame's own phase)")
+    if not 0 < args.squash_augment <= 1:
+        raise ConfigError(f"--squash_augment must be in (0, 1], got {args.squash_augment}")
+    if args.squash_augment < 1 and (args.motion_targets or args.vocab_targets):
+        raise ConfigError("--squash_augment cannot be combined with --motion_targets or --vocab_targets: a squash "
+                          "has no place in the targets' (flip, scale, shift) transform")
     if not 0 <= args.colour_dropout <= 1:
         raise ConfigError(f"--colour_dropout must be in [0, 1], got {args.colour_dropout}")
     if args.energy_floor is not None and not 0 < args.energy_floor <= 1:

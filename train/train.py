@@ -80,7 +80,8 @@ def build_datasets(args):
     """``(train, val or None)``; a user folder's own val split is whatever ``open_dataset`` gives for ``"val"``."""
     kw = {"resolution": args.resolution, "num_targets": args.frames_per_clip, "seed": args.seed}
     try:
-        train = open_dataset(args.data_dir, "train", **kw, style_augment=args.style_augment)
+        train = open_dataset(args.data_dir, "train", **kw, style_augment=args.style_augment,
+                             squash=args.squash_augment)
     except (FileNotFoundError, ValueError) as exc:
         raise ConfigError(f"--data_dir {args.data_dir}: {exc}") from None
     try:
