@@ -60,6 +60,13 @@ def sample_offsets(num_frames: int, num_targets: int, rng: np.random.Generator, 
     return np.sort(np.arange(1, s + 1) % n).astype(np.int64)
 
 
+def _resample(x: torch.Tensor, theta: list[list[float]], mode: str) -> torch.Tensor:
+    """Every frame of clip ``x (N, 4, R, R)`` through one affine map (output -> input coordinates), zeros outside."""
+    grid = F.affine_grid(torch.tensor(theta, dtype=x.dtype).expand(x.shape[0], 2, 3), list(x.shape),
+                         align_corners=False)
+    return F.grid_sample(x, grid, mode=mode, padding_mode="zeros", align_corners=False).clamp(0, 1)
+
+
 class LoopDataset(Dataset):
     """Base class: sampling, letterboxing and augmentation; subclasses say where frames come from.
 
@@ -133,14 +140,10 @@ class LoopDataset(Dataset):
             tx, ty = (float(v) for v in rng.uniform(-shift, shift, size=2))
             mode = "nearest" if st is not None and rng.random() < st.nearest_p else "bilinear"
             # affine_grid maps output to input coordinates: input = (output - t) / s
-            theta = torch.tensor([[1 / s, 0, -tx / s], [0, 1 / s, -ty / s]], dtype=x.dtype)
-            grid = F.affine_grid(theta.expand(x.shape[0], 2, 3), list(x.shape), align_corners=False)
-            x = F.grid_sample(x, grid, mode=mode, padding_mode="zeros", align_corners=False).clamp(0, 1)
+            x = _resample(x, [[1 / s, 0, -tx / s], [0, 1 / s, -ty / s]], mode)
         if self.squash < 1 and rng.random() < 0.5:
             q = math.exp(rng.uniform(math.log(self.squash), 0.0))
-            theta = torch.tensor([[1.0, 0, 0], [0, 1 / q, 0]], dtype=x.dtype)
-            grid = F.affine_grid(theta.expand(x.shape[0], 2, 3), list(x.shape), align_corners=False)
-            x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False).clamp(0, 1)
+            x = _resample(x, [[1.0, 0, 0], [0, 1 / q, 0]], "bilinear")
         if st is not None:
             x, _ = style_transform(x, rng, st)
         return x, torch.tensor([float(flip), s, tx, ty])
