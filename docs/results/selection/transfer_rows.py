@@ -1,0 +1,67 @@
+"""Spearman rank correlations of a run's liveliness across splits, from the rows of docs/experiments.md.
+
+Every row: a run of 288 steps from v1 on pack64_v2 (energy 0.5 unless the recipe changes it), seed-0 evaluation at
+noise 1, copied from the tables of docs/experiments.md: (val median motion ratio, unseen-val (SuperTux 56) median motion ratio, Hedgewars unseen-val ratio or None).
+
+    python docs/results/selection/transfer_rows.py [NAME:VAL:UNSEEN_VAL:HEDGEWARS ...]
+"""
+import sys
+import numpy as np
+
+
+class _R:
+    def __init__(self, statistic, pvalue): self.statistic, self.pvalue = statistic, pvalue
+
+
+def spearmanr(a, b, draws=20000):
+    """Spearman's rho (average ranks for ties) and a two-sided permutation p-value."""
+    def ranks(x):
+        x = np.asarray(x, float); order = x.argsort(); r = np.empty(len(x)); r[order] = np.arange(len(x))
+        for v in np.unique(x): r[x == v] = r[x == v].mean()
+        return r
+    ra, rb = ranks(a), ranks(b); rho = np.corrcoef(ra, rb)[0, 1]
+    g = np.random.default_rng(0); perm = np.array([np.corrcoef(ra, g.permutation(rb))[0, 1] for _ in range(draws)])
+    return _R(rho, (np.sum(np.abs(perm) >= abs(rho) - 1e-12) + 1) / (draws + 1))
+
+ROWS = {
+    "E s0": (1.03, 0.52, 0.26), "E s1": (1.21, 0.62, 0.32), "E s2": (1.12, 0.74, None), "E s3": (1.05, 0.45, None),
+    "SE s0": (1.15, 0.56, None), "SE s1": (1.04, 0.49, None),
+    "K2 s0": (1.25, 0.59, None), "K2 s1": (1.31, 0.52, None),
+    "F s0": (1.64, 1.54, None), "F s1": (1.69, 1.65, None),
+    "FP s0": (1.86, 1.73, None), "FP s1": (2.50, 2.07, None),
+    "B s0": (1.14, 0.53, None), "B s1": (1.09, 0.54, None),
+    "PS s0": (1.12, 0.59, 0.26), "PS s1": (1.20, 0.50, 0.28),
+    "G s0": (1.28, 0.65, 0.37), "G s1": (1.24, 0.62, 0.38),
+    "SB s0": (1.17, 0.58, 0.61), "SB s1": (1.19, 0.77, 0.34),
+    "CT0 s0": (0.91, 0.34, 0.16), "CT0 s1": (0.98, 0.39, 0.23),
+    "CT1 s0": (0.92, 0.43, 0.19), "CT1 s1": (1.00, 0.31, 0.20),
+    "SW0 s0": (1.07, 0.46, 0.21), "SW0 s1": (1.16, 0.61, 0.39),
+    "CD s0": (1.11, 0.51, 0.23), "CD s1": (1.28, 0.71, 0.49),
+    "SIL s0": (1.05, 0.39, 0.16), "SIL s1": (1.20, 0.70, 0.31),
+    "SQ s0": (1.00, 0.38, 0.17), "SQ s1": (1.22, 0.72, 0.43),
+    "F3 s0": (0.40, 0.07, 0.04), "F3 s1": (0.48, 0.10, 0.04),
+    # session 11 (seeds23_*.md here)
+    "SQ s2": (0.995, 0.503, 0.294), "SQ s3": (0.989, 0.558, 0.207),
+    "CD s2": (1.206, 0.655, 0.308), "CD s3": (1.025, 0.583, 0.230),
+}
+EXTRA = {}  # more rows from the command line, NAME:VAL:UNSEEN_VAL:HEDGEWARS (HEDGEWARS may be empty)
+for arg in sys.argv[1:]:
+    name, v, u, h = arg.split(":")
+    EXTRA[name] = (float(v), float(u), float(h) if h else None)
+ROWS.update(EXTRA)
+
+def report(label, rows):
+    val = [r[0] for r in rows.values()]; uv = [r[1] for r in rows.values()]
+    hw = [(r[0], r[1], r[2]) for r in rows.values() if r[2] is not None]
+    rho_vu = spearmanr(val, uv)
+    line = f"{label}: n={len(rows)} val~unseen-val rho={rho_vu.statistic:.2f} (p={rho_vu.pvalue:.1g})"
+    if len(hw) > 3:
+        a = spearmanr([x[0] for x in hw], [x[2] for x in hw]); b = spearmanr([x[1] for x in hw], [x[2] for x in hw])
+        line += f"; n_hw={len(hw)} val~HW rho={a.statistic:.2f} (p={a.pvalue:.1g}) unseen-val~HW rho={b.statistic:.2f} (p={b.pvalue:.1g})"
+    print(line)
+
+report("all rows", ROWS)
+narrow = {k: v for k, v in ROWS.items() if k.split()[0] not in ("F", "FP", "F3")}
+report("without F, FP, F3 (the symmetric-energy regression family)", narrow)
+shr = sorted(v[1] / v[0] for v in narrow.values())
+print("unseen-val / val ratio over that family: median %.2f, range %.2f-%.2f" % (shr[len(shr) // 2], shr[0], shr[-1]))
