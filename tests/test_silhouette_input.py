@@ -10,7 +10,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _train_data import make_prepared_root  # noqa: E402
-from conftest import TINY_CONFIG  # noqa: E402
+from conftest import TINY_CONFIG, random_model  # noqa: E402
 from still2motion import Still2Motion  # noqa: E402
 from train import train as train_script  # noqa: E402
 from train.args import parse_args  # noqa: E402
@@ -25,18 +25,19 @@ def _run(data, out, *extra):
     ]))
 
 
+def _two_pictures_one_silhouette(R: int) -> torch.Tensor:
+    """``(2, 4, R, R)``: one opaque box, coloured at random differently in each picture."""
+    image = torch.zeros(2, 4, R, R)
+    image[:, 3, 8:24, 10:22] = 1.0
+    image[:, :3, 8:24, 10:22] = torch.rand(2, 3, 16, 12)
+    return image
+
+
 def test_colour_dropout_predicts_from_the_silhouette_and_warps_the_real_picture():
     from train.steps import colour_dropout
 
-    torch.manual_seed(0)
-    model = Still2Motion(**TINY_CONFIG).eval()
-    for p in model.parameters():  # randomised heads: the motion depends on what the network sees
-        p.data.normal_(0, 0.2)
-    R = model.resolution
-    image = torch.zeros(2, 4, R, R)
-    image[:, 3, 8:24, 10:22] = 1.0
-    image[0, :3, 8:24, 10:22] = torch.rand(3, 16, 12)  # two pictures, one silhouette
-    image[1, :3, 8:24, 10:22] = torch.rand(3, 16, 12)
+    model = random_model(scale=0.2)  # random heads: the motion depends on what the network sees
+    image = _two_pictures_one_silhouette(model.resolution)
     sees, dropped = colour_dropout(image, 1.0)
     assert dropped.all() and torch.equal(sees[0], sees[1]) and torch.equal(sees[:, 3], image[:, 3])
     kept, none = colour_dropout(image, 0.0)
@@ -66,14 +67,8 @@ def test_training_with_colour_dropout_one_saves_a_silhouette_model(tmp_path):
 def test_a_silhouette_only_model_ignores_colours_and_round_trips(tmp_path):
     from still2motion.model import silhouette_view
 
-    torch.manual_seed(0)
-    model = Still2Motion(**TINY_CONFIG, silhouette_only=True).eval()
-    for p in model.parameters():
-        p.data.normal_(0, 0.2)
-    R = model.resolution
-    image = torch.zeros(2, 4, R, R)
-    image[:, 3, 8:24, 10:22] = 1.0
-    image[:, :3, 8:24, 10:22] = torch.rand(2, 3, 16, 12)  # two pictures, one silhouette
+    model = random_model(scale=0.2, silhouette_only=True)
+    image = _two_pictures_one_silhouette(model.resolution)
     with torch.no_grad():
         motion = model(image, torch.zeros(2, model.noise_dim))
         grey = model(silhouette_view(image), torch.zeros(2, model.noise_dim))
@@ -82,7 +77,6 @@ def test_a_silhouette_only_model_ignores_colours_and_round_trips(tmp_path):
     assert Still2Motion.from_pretrained(tmp_path / "m").silhouette_only is True
     with pytest.raises(ValueError, match="silhouette_only must be true or false, got 'yes'"):
         Still2Motion(**TINY_CONFIG, silhouette_only="yes")
-
 
 
 @pytest.mark.parametrize("argv, message", [
