@@ -1,27 +1,24 @@
 """Spearman rank correlations of a run's liveliness across splits, from the rows of docs/experiments.md.
 
 Every row: a run of 288 steps from v1 on pack64_v2 (energy 0.5 unless the recipe changes it), seed-0 evaluation at
-noise 1, copied from the tables of docs/experiments.md: (val median motion ratio, unseen-val (SuperTux 56) median motion ratio, Hedgewars unseen-val ratio or None).
+noise 1, copied from the tables of docs/experiments.md: (val median motion ratio, unseen-val (SuperTux 56) median
+motion ratio, Hedgewars unseen-val ratio or None).
 
-    python docs/results/selection/transfer_rows.py [NAME:VAL:UNSEEN_VAL:HEDGEWARS ...]
+    python docs/results/selection/transfer_rows.py
 """
-import sys
 import numpy as np
 
 
-class _R:
-    def __init__(self, statistic, pvalue): self.statistic, self.pvalue = statistic, pvalue
-
-
 def spearmanr(a, b, draws=20000):
-    """Spearman's rho (average ranks for ties) and a two-sided permutation p-value."""
+    """``(rho, p)``: Spearman's rho (average ranks for ties) and a two-sided permutation p-value."""
     def ranks(x):
         x = np.asarray(x, float); order = x.argsort(); r = np.empty(len(x)); r[order] = np.arange(len(x))
         for v in np.unique(x): r[x == v] = r[x == v].mean()
         return r
     ra, rb = ranks(a), ranks(b); rho = np.corrcoef(ra, rb)[0, 1]
     g = np.random.default_rng(0); perm = np.array([np.corrcoef(ra, g.permutation(rb))[0, 1] for _ in range(draws)])
-    return _R(rho, (np.sum(np.abs(perm) >= abs(rho) - 1e-12) + 1) / (draws + 1))
+    return rho, (np.sum(np.abs(perm) >= abs(rho) - 1e-12) + 1) / (draws + 1)
+
 
 ROWS = {
     "E s0": (1.03, 0.52, 0.26), "E s1": (1.21, 0.62, 0.32), "E s2": (1.12, 0.74, None), "E s3": (1.05, 0.45, None),
@@ -44,24 +41,21 @@ ROWS = {
     "SQ s2": (0.995, 0.503, 0.294), "SQ s3": (0.989, 0.558, 0.207),
     "CD s2": (1.206, 0.655, 0.308), "CD s3": (1.025, 0.583, 0.230),
 }
-EXTRA = {}  # more rows from the command line, NAME:VAL:UNSEEN_VAL:HEDGEWARS (HEDGEWARS may be empty)
-for arg in sys.argv[1:]:
-    name, v, u, h = arg.split(":")
-    EXTRA[name] = (float(v), float(u), float(h) if h else None)
-ROWS.update(EXTRA)
+
 
 def report(label, rows):
-    val = [r[0] for r in rows.values()]; uv = [r[1] for r in rows.values()]
-    hw = [(r[0], r[1], r[2]) for r in rows.values() if r[2] is not None]
-    rho_vu = spearmanr(val, uv)
-    line = f"{label}: n={len(rows)} val~unseen-val rho={rho_vu.statistic:.2f} (p={rho_vu.pvalue:.1g})"
+    val, uv, _ = zip(*rows.values())
+    hw = [r for r in rows.values() if r[2] is not None]
+    line = "{}: n={} val~unseen-val rho={:.2f} (p={:.1g})".format(label, len(rows), *spearmanr(val, uv))
     if len(hw) > 3:
-        a = spearmanr([x[0] for x in hw], [x[2] for x in hw]); b = spearmanr([x[1] for x in hw], [x[2] for x in hw])
-        line += f"; n_hw={len(hw)} val~HW rho={a.statistic:.2f} (p={a.pvalue:.1g}) unseen-val~HW rho={b.statistic:.2f} (p={b.pvalue:.1g})"
+        hv, hu, hh = zip(*hw)
+        line += "; n_hw={} val~HW rho={:.2f} (p={:.1g}) unseen-val~HW rho={:.2f} (p={:.1g})".format(
+            len(hw), *spearmanr(hv, hh), *spearmanr(hu, hh))
     print(line)
+
 
 report("all rows", ROWS)
 narrow = {k: v for k, v in ROWS.items() if k.split()[0] not in ("F", "FP", "F3")}
-report("without F, FP, F3 (the symmetric-energy regression family)", narrow)
+report("without the floor rows F, FP and the vocabulary rows F3", narrow)
 shr = sorted(v[1] / v[0] for v in narrow.values())
-print("unseen-val / val ratio over that family: median %.2f, range %.2f-%.2f" % (shr[len(shr) // 2], shr[0], shr[-1]))
+print("unseen-val / val ratio over those rows: median %.2f, range %.2f-%.2f" % (shr[len(shr) // 2], shr[0], shr[-1]))
