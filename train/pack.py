@@ -26,7 +26,6 @@ import shutil
 import struct
 import zipfile
 import zlib
-from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +36,7 @@ from still2motion.compact_pack import COMPACT_FORMAT, MAGIC, TRANSPARENT, encode
 from still2motion.data import PACK_FORMAT, letterbox_frames
 from still2motion.io import letterbox_box, letterbox_resample
 from train.build_dataset import SPLITS, UNSEEN_SPLITS, read_manifest
+from train.workers import worker_pool
 
 
 def _letterboxed(job: tuple[str, int, int, str]) -> tuple[np.ndarray, list[int]]:
@@ -85,7 +85,7 @@ def write_pack(root: str | Path, out: str | Path, resolution: int = 64, resample
     out.mkdir(parents=True, exist_ok=True)
     info = {"format": PACK_FORMAT, "version": 1, "resolution": resolution, "resample": resample, "splits": {}}
     sizes = {}
-    with Pool(workers) as pool:
+    with worker_pool(workers) as pool:
         for split in SPLITS:
             rows, jobs = _split_jobs(root, lines, split, resolution, resample)
             if not rows:
@@ -175,7 +175,7 @@ def write_compact_pack(root: str | Path, out: str | Path, resolution: int = 64, 
     info = {"format": COMPACT_FORMAT, "version": 1, "resolution": resolution, "resample": resample,
             "codec": "palette-zlib", "splits": {}, "manifest": sorted(lines, key=lambda x: x["seq"])}
     blobs, offset = [], 0
-    with Pool(workers) as pool:
+    with worker_pool(workers) as pool:
         for split in splits:
             rows, jobs = _split_jobs(root, lines, split, resolution, resample)
             if not rows:

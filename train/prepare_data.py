@@ -17,7 +17,6 @@ import json
 import logging
 import sys
 import time
-from multiprocessing import Pool
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: import `train` and `still2motion` from the repo root, not
@@ -30,6 +29,7 @@ from train.build_dataset import (  # noqa: E402
     write_manifest, write_sequence)
 from train.sources import SOURCES, SeqSpec  # noqa: E402
 from train.sources.fetch import PACKAGES, FetchError, fetch  # noqa: E402
+from train.workers import worker_pool  # noqa: E402
 
 logger = logging.getLogger("prepare_data")
 CACHE = Path.home() / ".cache" / "still2motion"
@@ -83,7 +83,7 @@ def run_analysis(specs: list[SeqSpec], versions: dict[str, str], raw: Path, work
     cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
     keys = {s.seq: spec_key(s, versions[s.source]) for s in specs}
     todo = [s for s in specs if keys[s.seq] not in cache]
-    with Pool(workers) as pool:
+    with worker_pool(workers) as pool:
         for spec, st in tqdm(zip(todo, pool.imap(analyse, todo, chunksize=8)), total=len(todo), desc="analyse",
                              unit="seq", disable=not todo):
             cache[keys[spec.seq]] = st
@@ -109,7 +109,7 @@ def prepare(args: argparse.Namespace) -> None:
     removed = remove_stale(args.out, {f"{ln['split']}/{ln['seq']}" for ln in lines})
     t0 = time.perf_counter()
     sizes, failed = {}, set()
-    with Pool(args.workers) as pool:
+    with worker_pool(args.workers) as pool:
         for seq, size, err in tqdm(pool.imap_unordered(write_sequence, jobs, chunksize=4), total=len(jobs),
                                    desc="write", unit="seq"):
             if err:
