@@ -1,6 +1,6 @@
 """Per-loop weights of the reconstruction term: less L1 from loops that no warp can follow.
 
-A "swap" loop (``train/loop_kinds.py``: its best fitted warp removes less than half of the still frame's error) changes
+A "swap" loop (``train/fit/loop_kinds.py``: its best fitted warp removes less than half of the still frame's error) changes
 content (a blink, a toggle, a flame flickering) rather than moving it. A warping generator cannot reproduce it, so
 its L1 rewards the motion nearest zero: such loops may be what teaches the generator to move less on anything
 unfamiliar. ``train.py --loop_kinds FILE ... --swap_l1_weight W`` scales the reconstruction term (L1 and any
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from train.loop_kinds import loop_kinds
+from train.fit.loop_kinds import loop_kinds
 
 
 class LoopWeights:

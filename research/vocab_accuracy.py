@@ -1,6 +1,6 @@
 """How well a vocabulary model's scores pick the oracle's motion, against the training classes' frequencies.
 
-For each loop of an oracle file (``train/vocab_oracle.py`` on val or unseen-val) the model scores the table from the
+For each loop of an oracle file (``research/vocab_oracle.py`` on val or unseen-val) the model scores the table from the
 loop's frame 0. Reported per model, over the loops whose oracle entry beats static by 15 % (the ones
 ``vocab_loss.OracleTargets`` trains on):
 
@@ -12,7 +12,7 @@ loop's frame 0. Reported per model, over the loops whose oracle entry beats stat
 
 The ``prior`` row scores every loop with the class frequencies of the training oracle files (add-one smoothed).
 
-    python train/vocab_accuracy.py --model runs/vocab_s0 --oracle oracle_val.safetensors --data_dir ROOT --split val \\
+    python research/vocab_accuracy.py --model runs/vocab_s0 --oracle oracle_val.safetensors --data_dir ROOT --split val \\
         --train_oracles oracle_train3_s0.safetensors oracle_train3_s1.safetensors
 """
 
@@ -28,9 +28,9 @@ if __package__ in (None, ""):  # run as a script: import `train` from the repo r
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from still2motion import io, load_model  # noqa: E402
-from still2motion.data import open_dataset  # noqa: E402
-from train.motion_targets import MotionTargets  # noqa: E402
-from train.vocab_loss import MIN_GAIN, OracleTargets  # noqa: E402
+from train.data.datasets import open_dataset  # noqa: E402
+from train.fit.motion_targets import MotionTargets  # noqa: E402
+from research.vocab_loss import MIN_GAIN, OracleTargets  # noqa: E402
 
 
 def scores(logits: torch.Tensor, oracle: MotionTargets, size: int) -> dict:

@@ -1,6 +1,6 @@
 """Training targets and loss of the vocabulary head (``still2motion/vocab_head.py``), from the oracle run offline.
 
-``train/vocab_oracle.py --split train`` renders every table entry on each training loop and keeps the best variant:
+``research/vocab_oracle.py --split train`` renders every table entry on each training loop and keeps the best variant:
 its entry, mirror, anchor and scale. That is the target here:
 
 - the **class** ``entry + V * mirror`` (cross-entropy over the ``2 V`` scores);
@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from train.motion_targets import MotionTargets
+from train.fit.motion_targets import MotionTargets
 
 MIN_GAIN = 0.15  # a loop's best entry must beat a still frame by this share of its L1 to be a hard target
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from still2motion.model import Still2Motion
-from train.vocabulary import load_table
+from research.vocabulary import load_table
 
 
 def with_vocabulary(table_path: str | Path, base: Still2Motion | None = None, config: dict | None = None,

@@ -1,11 +1,11 @@
-"""The vocabulary's oracle: each evaluated loop gets the table entry (``train/vocabulary.py``) that reproduces it best.
+"""The vocabulary's oracle: each evaluated loop gets the table entry (``research/vocabulary.py``) that reproduces it best.
 
 For every loop of a split, every entry is rendered on the loop's own frame 0, placed on its silhouette
 (``coherent_fit.to_motion``), in the variants a predicted residual could choose: a phase anchor (where the input sits
 in the cycle), a mirror and an amplitude scale (``--scales``, default 0.5 / 1 / 1.5x). Coarse to fine: every entry at
 scale 1 on 4 anchors x mirror, then the ``TOP`` 4 entries on 8 anchors x mirror x scales, then the best one's
 anchor refined in steps of pi / 32 (up to +- 3 pi / 32). The variant with
-the lowest phase-aligned L1 (``train/metrics.py``'s metric, batched here) against the real loop is the oracle's choice:
+the lowest phase-aligned L1 (``train/evaluate/metrics.py``'s metric, batched here) against the real loop is the oracle's choice:
 the best a network that classifies over the table (plus that residual) could do. Selection runs at the fits'
 resolution (32², letterboxed, loops longer than 32 frames on 32 evenly spaced frames, as ``coherent_fit.py`` sees
 them); ``evaluate.py --baseline oracle:vocab --oracle FILE`` renders the choices at the loops' own size and scores
@@ -19,7 +19,7 @@ The output is a coherent bank (``retrieval.py``'s format: ``c_masks``, ``c_affin
 variant, plus ``entry``, ``anchor``, ``mirror``, ``scale``, ``oracle_l1``, ``static_l1``, ``entry_l1 (N, V)``,
 ``preset_diversity``; metadata ``seqs``, ``config`` with ``preset`` names).
 
-    python train/vocab_oracle.py --vocabulary V.safetensors --data_dir ROOT --split val --max_sequences 74 \\
+    python research/vocab_oracle.py --vocabulary V.safetensors --data_dir ROOT --split val --max_sequences 74 \\
         --output oracle_val.safetensors
 """
 
@@ -42,13 +42,13 @@ from PIL import Image  # noqa: E402
 
 from still2motion import io  # noqa: E402
 from still2motion.motion import Motion, layer_images, render  # noqa: E402
-from train import silhouette  # noqa: E402
-from train.coherent_fit import Coherent, to_motion  # noqa: E402
-from train.eval_baselines import render_motion  # noqa: E402
-from train.fit_motion import load_clips, parse_shard, scored_every  # noqa: E402
-from train.metrics import diversity  # noqa: E402
-from train.motion_targets import MotionTargets, save_targets  # noqa: E402
-from train.vocabulary import load_table, variant  # noqa: E402
+from train.fit import silhouette  # noqa: E402
+from train.fit.coherent_fit import Coherent, to_motion  # noqa: E402
+from train.evaluate.baseline_rows import render_motion  # noqa: E402
+from train.fit.fit_motion import load_clips, parse_shard, scored_every  # noqa: E402
+from train.evaluate.metrics import diversity  # noqa: E402
+from train.fit.motion_targets import MotionTargets, save_targets  # noqa: E402
+from research.vocabulary import load_table, variant  # noqa: E402
 
 logger = logging.getLogger("vocab_oracle")
 
@@ -193,7 +193,7 @@ class VocabOracle:
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--vocabulary", type=Path, required=True, help="train/vocabulary.py table")
+    p.add_argument("--vocabulary", type=Path, required=True, help="research/vocabulary.py table")
     p.add_argument("--data_dir", required=True, help="prepared ROOT or a pack")
     p.add_argument("--split", default="val")
     p.add_argument("--max_sequences", type=int, default=None,

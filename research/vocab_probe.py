@@ -2,9 +2,9 @@
 
 Features: the pooled bottleneck of a generator's U-Net (``--model``, zero noise) on each loop's frame 0 and on its
 mirror image (the oracle's class mirrored), for the training oracle files and the evaluated ones; ``--style_views N``
-adds N style-augmented copies of each training frame (``still2motion/augment.py``) and their mirror images;
+adds N style-augmented copies of each training frame (``train/data/augment.py``) and their mirror images;
 ``--features silhouette`` replaces the trunk's features by the input's silhouette alone
-(``train/silhouette_features.py``), a style-free baseline for the trunk. A linear softmax
+(``research/silhouette_features.py``), a style-free baseline for the trunk. A linear softmax
 classifier (weight decay ``--weight_decay``, full-batch Adam) is fitted on the training loops with hard targets
 (``vocab_loss.OracleTargets``: the best entry of loops that beat static) or soft ones (``--temperatures``), and scored
 with ``vocab_accuracy.scores`` beside the class prior. Minutes, not hours: it bounds what ``train.py --vocabulary``
@@ -15,7 +15,7 @@ can learn from these targets and features.
 standardisation folded into the weights) and its residual a linear L1 fit of the oracle's residual on the loops that
 beat static (``vocab_loss.OracleTargets``).
 
-    python train/vocab_probe.py --data_dir ROOT --train_oracles T0 T1 \\
+    python research/vocab_probe.py --data_dir ROOT --train_oracles T0 T1 \\
         --eval val=oracle_val.safetensors --eval unseen-val=oracle_unseen-val.safetensors --temperatures 0.02,0.05
 """
 
@@ -32,12 +32,12 @@ if __package__ in (None, ""):  # run as a script: import `train` from the repo r
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from still2motion import load_model  # noqa: E402
-from still2motion.augment import style_config, style_transform  # noqa: E402
-from train.motion_targets import MotionTargets  # noqa: E402
-from train.silhouette_features import silhouette_features  # noqa: E402
-from train.vocab_accuracy import first_frames, prior_logits, scores  # noqa: E402
-from train.vocab_loss import OracleTargets  # noqa: E402
-from train.vocab_model import with_vocabulary  # noqa: E402
+from train.data.augment import style_config, style_transform  # noqa: E402
+from train.fit.motion_targets import MotionTargets  # noqa: E402
+from research.silhouette_features import silhouette_features  # noqa: E402
+from research.vocab_accuracy import first_frames, prior_logits, scores  # noqa: E402
+from research.vocab_loss import OracleTargets  # noqa: E402
+from research.vocab_model import with_vocabulary  # noqa: E402
 
 
 @torch.no_grad()
@@ -52,7 +52,7 @@ def features(model, x: torch.Tensor, kind: str) -> torch.Tensor:
 
 
 def styled(x: torch.Tensor, config, seed: int) -> torch.Tensor:
-    """``x`` with one draw of the style transforms (``still2motion/augment.py``) per image."""
+    """``x`` with one draw of the style transforms (``train/data/augment.py``) per image."""
     rng = np.random.default_rng(seed)
     return torch.cat([style_transform(c[None], rng, config)[0] for c in x])
 
@@ -108,7 +108,7 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--features", choices=("trunk", "silhouette"), default="trunk",
                    help="the --model trunk's pooled bottleneck, or the input's silhouette alone "
-                        "(train/silhouette_features.py; style-free by construction)")
+                        "(research/silhouette_features.py; style-free by construction)")
     p.add_argument("--style_views", type=int, default=0,
                    help="also train on N style-augmented copies of each frame 0 (and their mirror images)")
     p.add_argument("--style", choices=("default", "strong"), default="strong", help="style preset of those copies")

@@ -1,11 +1,11 @@
-"""Summarise the vocabulary's oracle runs as Markdown rows for docs/experiments.md.
+"""Summarise the vocabulary's oracle runs as Markdown rows for research/log/experiments.md.
 
-    python train/vocab_report.py --oracles ORACLE.safetensors [...] [--metrics eval_val/metrics.json ...]
+    python research/vocab_report.py --oracles ORACLE.safetensors [...] [--metrics eval_val/metrics.json ...]
 
-Per oracle file (``train/vocab_oracle.py``, selection resolution): mean phase-aligned L1 of the oracle and of a
+Per oracle file (``research/vocab_oracle.py``, selection resolution): mean phase-aligned L1 of the oracle and of a
 still frame, the median per-loop ratio, the share of loops it beats static by 15 %, entries used, and the share whose
 choice resembles a preset (by preset). Per ``evaluate.py`` report: each row's mean phase-aligned L1 and alive share at
-the loops' own size, ``oracle:vocab`` against every blind curve at its alive rate (``train/blind_curve.py``), and the
+the loops' own size, ``oracle:vocab`` against every blind curve at its alive rate (``train/evaluate/blind_curve.py``), and the
 oracle with a still option (``min(oracle, static)`` per loop: what a table with a "still" entry would reach).
 """
 
@@ -22,9 +22,9 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: import `train` from the repo root
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from train.blind_curve import curve_l1_at  # noqa: E402
-from train.motion_targets import MotionTargets  # noqa: E402
-from train.vocab_oracle import RESEMBLES  # noqa: E402
+from train.evaluate.blind_curve import curve_l1_at  # noqa: E402
+from train.fit.motion_targets import MotionTargets  # noqa: E402
+from research.vocab_oracle import RESEMBLES  # noqa: E402
 
 
 def oracle_row(path: Path) -> str:

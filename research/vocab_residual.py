@@ -1,6 +1,6 @@
 """How much a per-loop residual adds to the vocabulary's oracle: fit only what the head would predict.
 
-Starting from each loop's oracle choice (``train/vocab_oracle.py``: entry, anchor, mirror, scale), optimise by
+Starting from each loop's oracle choice (``research/vocab_oracle.py``: entry, anchor, mirror, scale), optimise by
 gradient descent, on the loop itself, only the residual a vocabulary head predicts: a log scale, the split height
 (added to layer 0's height logits, subtracted from the last layer's), the pivot (moves the affine's pivot by box
 heights) and a 4² flow correction over the box. The loss is L1 against the real frames in the phase alignment the
@@ -8,7 +8,7 @@ oracle found. It prints, at the selection resolution (32²), the phase-aligned L
 this fitted residual and the loop's own coherent fit (the ceiling), so the share of the gap a learned residual could
 close is measured before any training.
 
-    python train/vocab_residual.py --oracle ORACLE.safetensors --coherent_fits FITS --data_dir ROOT --split val \\
+    python research/vocab_residual.py --oracle ORACLE.safetensors --coherent_fits FITS --data_dir ROOT --split val \\
         [--max_sequences 74] [--steps 60]
 """
 
@@ -26,12 +26,12 @@ if __package__ in (None, ""):  # run as a script: import `train` from the repo r
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from still2motion.motion import layer_images, render  # noqa: E402
-from train import silhouette  # noqa: E402
-from train.coherent_fit import TX, TY, Coherent, to_motion  # noqa: E402
-from train.fit_motion import load_clips, scored_every  # noqa: E402
-from train.metrics import phase_alignment  # noqa: E402
-from train.motion_targets import MotionTargets  # noqa: E402
-from train.vocab_oracle import phase_l1_batch, render_coherent  # noqa: E402
+from train.fit import silhouette  # noqa: E402
+from train.fit.coherent_fit import TX, TY, Coherent, to_motion  # noqa: E402
+from train.fit.fit_motion import load_clips, scored_every  # noqa: E402
+from train.evaluate.metrics import phase_alignment  # noqa: E402
+from train.fit.motion_targets import MotionTargets  # noqa: E402
+from research.vocab_oracle import phase_l1_batch, render_coherent  # noqa: E402
 
 logger = logging.getLogger("vocab_residual")
 

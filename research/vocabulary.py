@@ -1,7 +1,7 @@
 """A motion vocabulary: the coherent fits of training loops clustered into a small table of real motions.
 
 Issue 19's candidate training target: instead of regressing ~6k Fourier coefficients that have no unique solution,
-a network scores a few dozen motions. The table is built here from ``train/coherent_fit.py`` fits (per-layer affine in
+a network scores a few dozen motions. The table is built here from ``train/fit/coherent_fit.py`` fits (per-layer affine in
 silhouette coordinates, a 4² flow over the box, masks over height), with no training:
 
 1. **Describe** each loop by what it does, not by its parameters: the displacement trajectory ``d(u, phi)`` of a
@@ -21,7 +21,7 @@ The table (``save_table`` / ``load_table``) holds per entry ``c_masks (V, K, Nh)
 file); metadata ``seqs`` (the medoids' loops) and ``config``. ``variant`` turns an entry into a rendered motion:
 a phase anchor (where the input sits in the cycle), a mirror and an amplitude scale.
 
-    python train/vocabulary.py --fits ~/.cache/still2motion/coherent_train_every4.safetensors --size 64 \\
+    python research/vocabulary.py --fits ~/.cache/still2motion/coherent_train_every4.safetensors --size 64 \\
         --output ~/.cache/still2motion/vocab64.safetensors [--seed 0] [--min_gain 0.15]
 """
 
@@ -44,8 +44,8 @@ if __package__ in (None, ""):  # run as a script: import `train` from the repo r
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from still2motion.motion import Motion, shift_phase  # noqa: E402
-from train.coherent_fit import TX, B_, C, Coherent  # noqa: E402
-from train.motion_targets import MotionTargets  # noqa: E402
+from train.fit.coherent_fit import TX, B_, C, Coherent  # noqa: E402
+from train.fit.motion_targets import MotionTargets  # noqa: E402
 
 logger = logging.getLogger("vocabulary")
 
@@ -239,7 +239,7 @@ def load_table(path: str | Path) -> tuple[Coherent, list[str], dict]:
     with safe_open(str(path), framework="pt") as f:
         meta = f.metadata() or {}
     if "config" not in meta or json.loads(meta["config"]).get("kind") != "vocabulary":
-        raise ValueError(f"'{path}' is not a motion vocabulary (train/vocabulary.py)")
+        raise ValueError(f"'{path}' is not a motion vocabulary (research/vocabulary.py)")
     t = load_file(str(path))
     return Coherent(t["c_masks"], t["c_affine"], t["c_flow"]), json.loads(meta["seqs"]), json.loads(meta["config"])
 

@@ -1,6 +1,6 @@
 """The vocabulary head: scores a table of real motions for the input and predicts a small residual.
 
-Issue 19's alternative to regressing every Fourier coefficient: the table (``train/vocabulary.py``: coherent fits of
+Issue 19's alternative to regressing every Fourier coefficient: the table (``research/vocabulary.py``: coherent fits of
 training loops, clustered) holds ``V`` silhouette-relative motions; the head scores ``2 V`` classes (each entry and
 its mirror image) and predicts a residual per input:
 
@@ -14,9 +14,9 @@ Seeds **sample** from the predicted distribution by inverse CDF with ``u = Phi(z
 through the normal CDF), so each seed is a distinct clean motion; a zero noise vector (seed 0, see
 ``Still2Motion.sample_noise``) takes the most likely class.
 
-Coordinates follow ``train/coherent_fit.py`` (``u = (x - pivot) / h`` in the silhouette's box, flow over the box in
+Coordinates follow ``train/fit/coherent_fit.py`` (``u = (x - pivot) / h`` in the silhouette's box, flow over the box in
 box heights, masks over height): ``coherent_motion`` is that conversion, and ``coherent_fit.to_motion`` and
-``train/silhouette.py`` call this module's functions (``train`` uses the package, never the reverse).
+``train/fit/silhouette.py`` call this module's functions (``train`` uses the package, never the reverse).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from .motion import Motion
 HEIGHT_BINS = 8  # mask logits per layer over the silhouette's height (coherent_fit.py --height_bins)
 FLOW_SIZE = 4  # flow grid over the silhouette box (coherent_fit.py --flow_size)
 CANVAS_GRID = 16  # canvas maps the motion is written as
-ALPHA_MIN = 0.1  # canvas alpha above this belongs to the silhouette (train/silhouette.py)
+ALPHA_MIN = 0.1  # canvas alpha above this belongs to the silhouette (train/fit/silhouette.py)
 RESIDUALS = ("log_scale", "anchor_x", "anchor_y", "split", "pivot_x", "pivot_y")
 _A, _B, _TX, _C, _D, _TY = range(6)
 

@@ -40,15 +40,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="draws per source per epoch ~ size**P: 1 = the data as it is, 0.5 = square root, 0 = equal")
     g.add_argument("--style_augment", choices=("none", "default", "strong"), default="default",
                    help="colour / outline / blur / pixelate changes and a wider scale+shift on every frame of a clip "
-                        "alike (still2motion/augment.py; 'none' = flip and a small scale/shift only)")
+                        "alike (train/data/augment.py; 'none' = flip and a small scale/shift only)")
 
     g.add_argument("--squash_augment", type=float, default=1.0,
                    help="below 1: half of the clips squashed vertically by a factor in [F, 1] (squatter silhouettes; "
-                        "still2motion/data.py 'squash'); not with --motion_targets or --vocab_targets")
+                        "train/data/datasets.py 'squash'); not with --motion_targets or --vocab_targets")
     g.add_argument("--colour_dropout", type=float, default=0.0,
                    help="share of clips whose motion the generator predicts from the silhouette alone (the input's "
                         "colours replaced by flat grey under its alpha); it still warps and is scored on the real "
-                        "picture (still2motion only; docs/experiments.md, 'Colour dropout')")
+                        "picture (still2motion only; research/log/experiments.md, 'Colour dropout')")
 
     t = p.add_argument_group("optimisation")
     t.add_argument("--train_batch_size", type=int, default=8, help="clips per process per micro-batch")
@@ -89,10 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     lo.add_argument("--energy_pool", type=int, default=1,
                     help="measure the energy term on frames averaged over N x N blocks: coarse motion only (default 1)")
     lo.add_argument("--motion_targets", nargs="+", default=None,
-                    help="fitted motions (train/fit_motion.py or coherent_fit.py; shards read together) to regress onto")
+                    help="fitted motions (train/fit/fit_motion.py or coherent_fit.py; shards read together) to regress onto")
     lo.add_argument("--lambda_motion", type=float, default=1.0, help="coefficient regression (needs --motion_targets)")
     lo.add_argument("--vocabulary", default=None,
-                    help="a motion table (train/vocabulary.py): the generator scores its entries and predicts a small "
+                    help="a motion table (research/vocabulary.py): the generator scores its entries and predicts a small "
                          "residual instead of regressing coefficients (an --init_generator lends its U-Net)")
     lo.add_argument("--vocab_targets", nargs="+", default=None,
                     help="vocab_oracle.py files of training loops: each loop's best entry and residual (needs "
@@ -101,10 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="cross-entropy on the oracle's entry plus L1 on its residual (needs --vocab_targets)")
     lo.add_argument("--vocab_temperature", type=float, default=0.0,
                     help="> 0: soft class targets from every entry's fit on every loop the oracle saw "
-                         "(train/vocab_loss.py); 0: the best entry of loops that beat a still frame")
+                         "(research/vocab_loss.py); 0: the best entry of loops that beat a still frame")
     lo.add_argument("--loop_kinds", nargs="+", default=None,
                     help="coherent_fit.py / fit_motion.py files of training loops (shards read together): which "
-                         "loops a warp can follow (train/loop_weights.py)")
+                         "loops a warp can follow (research/loop_weights.py)")
     lo.add_argument("--swap_l1_weight", type=float, default=1.0,
                     help="scale the reconstruction term of loops no warp follows ('swap' loops, needs --loop_kinds) by "
                          "this weight in [0, 1]; 1 = every loop alike")

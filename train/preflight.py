@@ -18,7 +18,7 @@ import torch
 
 from still2motion.config import DEFAULT_MODEL
 from still2motion.hub import CONFIG_NAME, WEIGHTS_NAME, fetch_file, read_config
-from still2motion.loading import GENERATORS
+from train.evaluate.design_baselines import GENERATORS
 from train.args import ConfigError, check_args, model_config
 from train.checkpointing import resolve_resume
 
@@ -41,7 +41,7 @@ def check_config(args: argparse.Namespace) -> None:
 
 def check_paths(args: argparse.Namespace) -> None:
     data = Path(args.data_dir).expanduser()
-    if data.is_file() and data.suffix != ".s2mpack":  # a compact pack is a file (train/pack.py --compact_pack)
+    if data.is_file() and data.suffix != ".s2mpack":  # a compact pack is a file (train/data/pack.py --compact_pack)
         raise ConfigError(f"--data_dir {args.data_dir}: not a folder or a compact pack (.s2mpack)")
     if not data.exists():
         raise ConfigError(f"--data_dir {args.data_dir}: no such folder")

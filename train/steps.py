@@ -19,9 +19,9 @@ from still2motion.motion import augment_motion
 from train import losses
 from train.checkpointing import fault_armed
 from train.discriminator import Discriminators
-from train.loop_weights import LoopWeights
-from train.motion_targets import MotionTargets
-from train.vocab_loss import OracleTargets, vocab_loss
+from research.loop_weights import LoopWeights
+from train.fit.motion_targets import MotionTargets
+from research.vocab_loss import OracleTargets, vocab_loss
 
 
 class TrainingGenerator(nn.Module):

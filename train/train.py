@@ -28,20 +28,22 @@ from huggingface_hub import HfApi  # noqa: E402
 from safetensors import SafetensorError  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
-from still2motion.data import collate, open_dataset  # noqa: E402
+from train.data.datasets import collate, open_dataset  # noqa: E402
 from still2motion.hub import load_weights  # noqa: E402
-from still2motion.loading import GENERATORS, load_model  # noqa: E402
+from train.evaluate.design_baselines import GENERATORS, load_generator  # noqa: E402
 from still2motion.model import Still2Motion  # noqa: E402
-from train import checkpointing, model_card, preflight, source_balance, validation  # noqa: E402
+from train import checkpointing, preflight, validation  # noqa: E402
+from train.ship import model_card  # noqa: E402
+from train.data import source_balance  # noqa: E402
 from train.args import ConfigError, model_config, parse_args  # noqa: E402
 from train.discriminator import Discriminators  # noqa: E402
 from train.ema import EMA  # noqa: E402
-from train.loop_weights import LoopWeights  # noqa: E402
+from research.loop_weights import LoopWeights  # noqa: E402
 from train.losses import group_scales  # noqa: E402
-from train.motion_targets import MotionTargets  # noqa: E402
+from train.fit.motion_targets import MotionTargets  # noqa: E402
 from train.steps import Run, TrainingGenerator, discriminator_step, generator_forward, generator_step  # noqa: E402
-from train.vocab_loss import OracleTargets  # noqa: E402
-from train.vocab_model import with_vocabulary  # noqa: E402
+from research.vocab_loss import OracleTargets  # noqa: E402
+from research.vocab_model import with_vocabulary  # noqa: E402
 
 logger = get_logger(__name__, log_level="INFO")
 
@@ -99,7 +101,7 @@ def build_models(args):
     """``(generator, discriminators or None)``: a fresh generator of ``--generator``, or ``--init_generator``'s
     (resolved, and checked against ``--generator`` and ``--resolution``, by ``preflight.check_config``)."""
     if args.init_generator:
-        generator = load_model(args.init_generator)
+        generator = load_generator(args.init_generator)
     elif not args.vocabulary:
         generator = GENERATORS[args.generator](**model_config(args))
     if args.vocabulary:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 19, step 1: the motion vocabulary and its oracle (docs/experiments.md, "Motion vocabulary"). No training.
+# Issue 19, step 1: the motion vocabulary and its oracle (research/log/experiments.md, "Motion vocabulary"). No training.
 # Fits every BANK_EVERY-th training loop with the coherent fit, clusters the fits into tables of SIZES entries
 # (clustering seeds SEEDS), finds each val / unseen-val loop's best entry, and scores that oracle at the loops' own size
 # next to static, the coherent-fit ceiling, retrieval and the image-blind curves. Run from the repository root.
@@ -22,10 +22,10 @@ FITS=$C/coherent_train_every$BANK_EVERY.safetensors
 
 # 1. Coherent fits: the training loops the table is made of (also the retrieval bank), and the evaluated loops (the
 #    coherent-fit ceiling and the kind of each loop).
-[ -f "$FITS" ] || $PY train/coherent_fit.py --data_dir "$DATA" --split train --every "$BANK_EVERY" --output "$FITS"
-[ -f "$WORK/coherent_val.safetensors" ] || $PY train/coherent_fit.py --data_dir "$DATA" --split val \
+[ -f "$FITS" ] || $PY train/fit/coherent_fit.py --data_dir "$DATA" --split train --every "$BANK_EVERY" --output "$FITS"
+[ -f "$WORK/coherent_val.safetensors" ] || $PY train/fit/coherent_fit.py --data_dir "$DATA" --split val \
     --max_sequences "$MAX_VAL" --output "$WORK/coherent_val.safetensors"
-[ -f "$WORK/coherent_unseen-val.safetensors" ] || $PY train/coherent_fit.py --data_dir "$DATA" --split unseen-val \
+[ -f "$WORK/coherent_unseen-val.safetensors" ] || $PY train/fit/coherent_fit.py --data_dir "$DATA" --split unseen-val \
     --output "$WORK/coherent_unseen-val.safetensors"
 
 # 2. Tables: every size with the first seed, the largest with every seed.
@@ -36,7 +36,7 @@ for size in $SIZES; do
     for seed in $SEEDS; do
         [ "$seed" = "$FIRST_SEED" ] || [ "$size" = "$LARGEST" ] || continue
         table=$WORK/vocab${size}_s$seed.safetensors
-        [ -f "$table" ] || $PY train/vocabulary.py --fits "$FITS" --size "$size" --seed "$seed" --output "$table"
+        [ -f "$table" ] || $PY research/vocabulary.py --fits "$FITS" --size "$size" --seed "$seed" --output "$table"
         TABLES+=("$table")
     done
 done
@@ -48,7 +48,7 @@ oracle() {  # table split
     local out=$WORK/oracle_${2}_$(basename "$1") subset=() extra=()
     [ "$2" = val ] && subset=(--max_sequences "$MAX_VAL")
     [ "$1" = "$MAIN" ] || extra=(--no_presets)
-    [ -f "$out" ] || $PY train/vocab_oracle.py --vocabulary "$1" --data_dir "$DATA" --split "$2" "${subset[@]}" \
+    [ -f "$out" ] || $PY research/vocab_oracle.py --vocabulary "$1" --data_dir "$DATA" --split "$2" "${subset[@]}" \
         "${extra[@]}" --output "$out"
 }
 for split in val unseen-val; do oracle "$MAIN" "$split"; done
@@ -58,7 +58,7 @@ BLIND=()
 for p in $PRESETS; do BLIND+=(--baseline "blind:$p"); done
 for split in val unseen-val; do
     case $split in val) SUBSET=(--max_sequences "$MAX_VAL") ;; *) SUBSET=(--sources supertux) ;; esac
-    [ -f "$WORK/eval_$split/metrics.json" ] || $PY train/evaluate.py --data_dir "$DATA" --split "$split" "${SUBSET[@]}" \
+    [ -f "$WORK/eval_$split/metrics.json" ] || $PY train/evaluate/evaluate.py --data_dir "$DATA" --split "$split" "${SUBSET[@]}" \
         --baseline static --baseline ceiling:coherent --coherent_fits "$WORK/coherent_$split.safetensors" \
         --baseline retrieval --bank "$FITS" \
         --baseline oracle:vocab --oracle "$WORK/oracle_${split}_$(basename "$MAIN")" \
@@ -74,19 +74,19 @@ done
 for split in val unseen-val; do
     case $split in val) SUBSET=(--max_sequences "$MAX_VAL") ;; *) SUBSET=() ;; esac
     out=$WORK/oracleB_${split}_$(basename "$MAIN")
-    [ -f "$out" ] || $PY train/vocab_oracle.py --vocabulary "$MAIN" --data_dir "$DATA" --split "$split" "${SUBSET[@]}" \
+    [ -f "$out" ] || $PY research/vocab_oracle.py --vocabulary "$MAIN" --data_dir "$DATA" --split "$split" "${SUBSET[@]}" \
         --scales 0.25,0.5,0.75,1,1.5 --coarse_scale 0.5 --no_presets --output "$out"
     case $split in val) SUBSET=(--max_sequences "$MAX_VAL") ;; *) SUBSET=(--sources supertux) ;; esac
-    [ -f "$WORK/evalB_$split/metrics.json" ] || $PY train/evaluate.py --data_dir "$DATA" --split "$split" "${SUBSET[@]}" \
+    [ -f "$WORK/evalB_$split/metrics.json" ] || $PY train/evaluate/evaluate.py --data_dir "$DATA" --split "$split" "${SUBSET[@]}" \
         --baseline static --baseline ceiling:coherent --coherent_fits "$WORK/coherent_$split.safetensors" \
         --baseline oracle:vocab --oracle "$out" --bootstrap 200 --contact_sheets 0 --output_dir "$WORK/evalB_$split"
 done
-# Summaries: python train/vocab_report.py --oracles $WORK/oracle*_*.safetensors --metrics $WORK/eval*/metrics.json
+# Summaries: python research/vocab_report.py --oracles $WORK/oracle*_*.safetensors --metrics $WORK/eval*/metrics.json
 
 # 7. The oracle with a per-loop fitted residual (scale, split, pivot, 4² flow), without the flow, and from still.
 for flag in "" --no_flow --from_still; do
-    $PY train/vocab_residual.py --oracle "$WORK/oracleB_val_$(basename "$MAIN")" --coherent_fits \
+    $PY research/vocab_residual.py --oracle "$WORK/oracleB_val_$(basename "$MAIN")" --coherent_fits \
         "$WORK/coherent_val.safetensors" --data_dir "$DATA" --split val --max_sequences "$MAX_VAL" $flag
-    $PY train/vocab_residual.py --oracle "$WORK/oracleB_unseen-val_$(basename "$MAIN")" --coherent_fits \
+    $PY research/vocab_residual.py --oracle "$WORK/oracleB_unseen-val_$(basename "$MAIN")" --coherent_fits \
         "$WORK/coherent_unseen-val.safetensors" --data_dir "$DATA" --split unseen-val $flag
 done

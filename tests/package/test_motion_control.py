@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from conftest import TX, B, C, hand_set_model, random_model
-from still2motion.baselines import STNGenerator
+from train.evaluate.design_baselines import STNGenerator
 
 
 def _pixel_sprite(width: int = 40, height: int = 48) -> Image.Image:

@@ -13,11 +13,11 @@ from conftest import TINY_CONFIG
 from still2motion import Still2Motion
 from still2motion.motion import Motion
 from still2motion.vocab_head import VocabHead, alpha_box, coherent_motion
-from train import silhouette
-from train.coherent_fit import Coherent, to_motion
-from train.motion_targets import save_targets
-from train.vocab_loss import OracleTargets, vocab_loss
-from train.vocabulary import variant
+from train.fit import silhouette
+from train.fit.coherent_fit import Coherent, to_motion
+from train.fit.motion_targets import save_targets
+from research.vocab_loss import OracleTargets, vocab_loss
+from research.vocabulary import variant
 
 V = 3
 

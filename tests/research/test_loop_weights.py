@@ -1,4 +1,4 @@
-"""Per-loop reconstruction weights from loop kinds (train/loop_weights.py), their flags and their use in a step."""
+"""Per-loop reconstruction weights from loop kinds (research/loop_weights.py), their flags and their use in a step."""
 
 import argparse
 import logging
@@ -12,12 +12,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _train_data import make_prepared_root  # noqa: E402
 from conftest import TX, hand_set_model  # noqa: E402
-from still2motion.data import open_dataset  # noqa: E402
+from train.data.datasets import open_dataset  # noqa: E402
 from still2motion.motion import Motion  # noqa: E402
 from train import train as train_script  # noqa: E402
 from train.args import parse_args  # noqa: E402
-from train.loop_weights import LoopWeights  # noqa: E402
-from train.motion_targets import save_targets  # noqa: E402
+from research.loop_weights import LoopWeights  # noqa: E402
+from train.fit.motion_targets import save_targets  # noqa: E402
 from train.steps import Run, TrainingGenerator, generator_forward  # noqa: E402
 
 

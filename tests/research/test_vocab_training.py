@@ -17,11 +17,11 @@ from still2motion.motion import Motion, shift_phase  # noqa: E402
 from still2motion.vocab_head import VocabHead, alpha_box  # noqa: E402
 from train import train as train_script  # noqa: E402
 from train.args import ConfigError, parse_args  # noqa: E402
-from train.coherent_fit import Coherent, to_motion  # noqa: E402
-from train.motion_targets import save_targets  # noqa: E402
-from train.vocab_loss import OracleTargets, vocab_loss  # noqa: E402
-from train.vocab_model import with_vocabulary  # noqa: E402
-from train.vocabulary import save_table, variant  # noqa: E402
+from train.fit.coherent_fit import Coherent, to_motion  # noqa: E402
+from train.fit.motion_targets import save_targets  # noqa: E402
+from research.vocab_loss import OracleTargets, vocab_loss  # noqa: E402
+from research.vocab_model import with_vocabulary  # noqa: E402
+from research.vocabulary import save_table, variant  # noqa: E402
 
 V, K, M = 3, 2, 3  # M = 3: still2motion's default harmonics, so the table fits a default-config model
 
@@ -147,8 +147,8 @@ def test_wrong_vocabulary_flags_are_one_line_errors(tmp_path, flags, message):
 
 
 def test_accuracy_rows_score_the_oracles_class_and_the_entry_it_picks(tmp_path):
-    from train.motion_targets import MotionTargets
-    from train.vocab_accuracy import prior_logits, scores
+    from train.fit.motion_targets import MotionTargets
+    from research.vocab_accuracy import prior_logits, scores
 
     path = write_oracle(tmp_path / "o.safetensors", ["a", "b", "c"], [2, 0, 1], [1, 0, 0], [0.0] * 3, [1.0] * 3,
                         [0.01, 0.02, 0.05])
@@ -166,7 +166,7 @@ def test_accuracy_rows_score_the_oracles_class_and_the_entry_it_picks(tmp_path):
 
 
 def test_probe_heads_fold_their_standardisation_into_the_saved_model():
-    from train.vocab_probe import fit, fold
+    from research.vocab_probe import fit, fold
 
     g = torch.Generator().manual_seed(0)
     x = 3 + 2 * torch.randn(40, 5, generator=g)
@@ -181,7 +181,7 @@ def test_probe_heads_fold_their_standardisation_into_the_saved_model():
 
 def test_oracle_shards_load_disjoint_parts_of_the_same_selection(tmp_path):
     from _train_data import make_prepared_root
-    from train.fit_motion import load_clips
+    from train.fit.fit_motion import load_clips
 
     root = make_prepared_root(tmp_path / "root", {"train": 7})
     whole = [c[0] for c in load_clips(str(root), "train", 16, 6, 4, every=1)]  # 6 of 7 loops
@@ -190,7 +190,7 @@ def test_oracle_shards_load_disjoint_parts_of_the_same_selection(tmp_path):
 
 
 def test_silhouette_features_see_shape_not_colour_and_mirror_with_the_input():
-    from train.silhouette_features import silhouette_features
+    from research.silhouette_features import silhouette_features
 
     tall, wide = torch.zeros(4, 32, 32), torch.zeros(4, 32, 32)
     tall[3, 4:28, 12:18] = 1  # a tall bar
@@ -212,7 +212,7 @@ def test_silhouette_features_see_shape_not_colour_and_mirror_with_the_input():
 
 
 def test_probe_refuses_to_save_a_silhouette_probe_as_a_model(tmp_path, capsys):
-    from train.vocab_probe import main
+    from research.vocab_probe import main
 
     with pytest.raises(SystemExit) as err:
         main(["--data_dir", str(tmp_path), "--train_oracles", "x.safetensors", "--features", "silhouette",

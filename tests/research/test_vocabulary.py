@@ -9,11 +9,12 @@ import torch
 
 from still2motion.motion import Motion, shift_phase
 from test_evaluate import write_circling_root
-from train import coherent_fit, vocab_oracle, vocab_residual, vocabulary
-from train.coherent_fit import TX, TY, A, Coherent
-from train.evaluate import main as evaluate_main
-from train.metrics import phase_aligned_l1
-from train.vocabulary import (
+from train.fit import coherent_fit
+from research import vocab_oracle, vocab_residual, vocabulary
+from train.fit.coherent_fit import TX, TY, A, Coherent
+from train.evaluate.evaluate import main as evaluate_main
+from train.evaluate.metrics import phase_aligned_l1
+from research.vocabulary import (
     canonicalise, displacement, group_distances, kmedoids, mirror_coherent, mirror_descriptor, variant,
 )
 

@@ -1,4 +1,4 @@
-"""Style augmentation (still2motion/augment.py) and its place in the loader: one change for the whole clip, alpha kept,
+"""Style augmentation (train/data/augment.py) and its place in the loader: one change for the whole clip, alpha kept,
 and the fitted motion following the loader's wider scale / shift (synthetic clips made in code)."""
 
 import math
@@ -14,9 +14,10 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from still2motion import augment, motion  # noqa: E402
-from still2motion.augment import StyleConfig  # noqa: E402
-from still2motion.data import PreparedDataset  # noqa: E402
+from still2motion import motion  # noqa: E402
+from train.data import augment
+from train.data.augment import StyleConfig  # noqa: E402
+from train.data.datasets import PreparedDataset  # noqa: E402
 from still2motion.motion import Motion  # noqa: E402
 
 

@@ -11,11 +11,11 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from still2motion.compact_pack import CompactPackDataset, decode_blob, encode_blob, is_compact_pack  # noqa: E402
-from still2motion.data import open_dataset  # noqa: E402
-from train import prepare_data  # noqa: E402
-from train.model_card import data_sources  # noqa: E402
-from train.pack import palette_indices, write_compact_pack, write_pack  # noqa: E402
+from train.data.compact_pack import CompactPackDataset, decode_blob, encode_blob, is_compact_pack  # noqa: E402
+from train.data.datasets import open_dataset  # noqa: E402
+from train.data import prepare_data  # noqa: E402
+from train.ship.model_card import data_sources  # noqa: E402
+from train.data.pack import palette_indices, write_compact_pack, write_pack  # noqa: E402
 
 R = 16
 

@@ -1,4 +1,4 @@
-"""still2motion.data: sampling, phases, premultiplication, user folders, packs (synthetic data made in code)."""
+"""train.data.datasets: sampling, phases, premultiplication, user folders, packs (synthetic data made in code)."""
 
 import json
 import logging
@@ -13,7 +13,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from still2motion.data import (  # noqa: E402
+from train.data.datasets import (  # noqa: E402
     FolderDataset, PackDataset, PreparedDataset, collate, open_dataset, sample_offsets)
 
 R = 16
@@ -127,7 +127,7 @@ def test_user_folder_gif_apng_webp_frames_and_bad_files(tmp_path, caplog):
     (tmp_path / "broken.gif").write_bytes(b"GIF89a garbage")
     Image.fromarray(coded_frame(0), "RGBA").save(tmp_path / "still.png")
     (tmp_path / "notes.txt").write_text("ignored")
-    with caplog.at_level(logging.WARNING, logger="still2motion.data"):
+    with caplog.at_level(logging.WARNING, logger="train.data.datasets"):
         ds = open_dataset(tmp_path, "all", resolution=R, num_targets=3, augment=False)
     assert isinstance(ds, FolderDataset)
     assert {ds.meta(i)[0]: ds.num_frames(i) for i in range(len(ds))} == {"blink.webp": 3, "idle.png": 6, "walk.gif": 5,
@@ -151,7 +151,7 @@ def test_empty_folder_is_a_clear_error(tmp_path):
 
 
 def test_pack_round_trip_and_loader(tmp_path):
-    from train.pack import write_pack
+    from train.data.pack import write_pack
 
     root = make_root(tmp_path / "root", {"src.a#x": 4, "src.b#y": 7})
     sizes = write_pack(root, tmp_path / "pack", resolution=R, workers=1)
@@ -175,7 +175,7 @@ def test_pack_round_trip_and_loader(tmp_path):
 
 
 def test_user_folder_gets_an_automatic_val_split_by_file(tmp_path):
-    from still2motion.data import open_dataset
+    from train.data.datasets import open_dataset
     from PIL import Image
 
     for i in range(6):
@@ -197,7 +197,7 @@ def test_automatic_val_split_never_picks_a_still_or_an_unreadable_file(tmp_path,
         save_gif(tmp_path / name, 4)
     Image.fromarray(coded_frame(0), "RGBA").save(tmp_path / "still.png")  # sha1 % 10 == 1: the old rule held it out
     (tmp_path / "broken7.gif").write_bytes(b"GIF89a garbage")  # so did this one
-    with caplog.at_level(logging.WARNING, logger="still2motion.data"):
+    with caplog.at_level(logging.WARNING, logger="train.data.datasets"):
         train = open_dataset(tmp_path, "train", resolution=R)
         val = open_dataset(tmp_path, "val", resolution=R)
     train_names = {train.meta(i)[0] for i in range(len(train))}

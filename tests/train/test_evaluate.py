@@ -1,4 +1,4 @@
-"""``train/evaluate.py`` end to end on a tiny synthetic prepared split, a hand-set model and both baselines."""
+"""``train/evaluate/evaluate.py`` end to end on a tiny synthetic prepared split, a hand-set model and both baselines."""
 
 import json
 import math
@@ -12,9 +12,9 @@ from PIL import Image
 from conftest import TX, hand_set_model
 from still2motion import io
 from still2motion.motion import Motion
-from train.evaluate import main
-from train.motion_targets import save_targets
-from train.sequences import list_sequences
+from train.evaluate.evaluate import main
+from train.fit.motion_targets import save_targets
+from train.data.sequences import list_sequences
 
 # (seq, split, character, frames); every sequence is a 4x4 square circling inside a transparent 20x16 sprite
 SEQUENCES = [
@@ -208,7 +208,7 @@ def test_max_sequences_spreads_over_the_split(prepared_root, tmp_path):
 
 @pytest.mark.parametrize("kind", ["pix2pix", "stn"])
 def test_evaluate_loads_any_generator_type(prepared_root, tmp_path, kind):
-    from still2motion.baselines import Pix2PixGenerator, STNGenerator
+    from train.evaluate.design_baselines import Pix2PixGenerator, STNGenerator
 
     cls = {"pix2pix": Pix2PixGenerator, "stn": STNGenerator}[kind]
     torch.manual_seed(0)
@@ -242,7 +242,7 @@ def test_noise_scale_override_reaches_every_seed_and_is_recorded(prepared_root, 
 
 
 def test_noise_scale_override_is_checked(prepared_root, tmp_path, capsys):
-    from still2motion.baselines import STNGenerator
+    from train.evaluate.design_baselines import STNGenerator
 
     STNGenerator(resolution=32, block_out_channels=(8, 16)).save_pretrained(tmp_path / "stn")
     base = ["--data_dir", str(prepared_root), "--split", "val", "--output_dir", str(tmp_path / "out")]

@@ -1,4 +1,4 @@
-"""Stage 1 (train/fit_motion.py): fitted motion reconstructs a real loop far better than the still frame."""
+"""Stage 1 (train/fit/fit_motion.py): fitted motion reconstructs a real loop far better than the still frame."""
 
 import math
 
@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from still2motion.motion import Motion, affine_at, flow_at
-from train import fit_motion, losses
-from train.motion_targets import MotionTargets, save_targets
+from train.fit import fit_motion
+from train import losses
+from train.fit.motion_targets import MotionTargets, save_targets
 
 
 def _sway_clip(n: int, R: int = 16) -> tuple[torch.Tensor, torch.Tensor]:

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from train.metrics import (
+from train.evaluate.metrics import (
     METRICS, PSNR_CAP_DB, alpha_iou, first_frame_fidelity, is_alive, l1, motion_energy, motion_ratio,
     phase_aligned_l1, phase_alignment, psnr, score_clip, score_real, seam_ratio, sharpness_ratio,
 )

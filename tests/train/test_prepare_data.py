@@ -1,4 +1,4 @@
-"""train/prepare_data.py and its source parsers, on small synthetic copies of the real package formats."""
+"""train/data/prepare_data.py and its source parsers, on small synthetic copies of the real package formats."""
 
 import json
 import sys
@@ -10,11 +10,11 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from train import prepare_data  # noqa: E402
-from train.build_dataset import split_of  # noqa: E402
-from train.sources import flare, supertux, wesnoth, widelands  # noqa: E402
-from train.sources.common import loop_stats  # noqa: E402
-from train.sources.fetch import FetchError, download, PACKAGES  # noqa: E402
+from train.data import prepare_data  # noqa: E402
+from train.data.build_dataset import split_of  # noqa: E402
+from train.data.sources import flare, supertux, wesnoth, widelands  # noqa: E402
+from train.data.sources.common import loop_stats  # noqa: E402
+from train.data.sources.fetch import FetchError, download, PACKAGES  # noqa: E402
 
 WL = "usr/share/games/widelands/data"
 WN = "usr/share/games/wesnoth/1.16/data/core/images/units"

@@ -8,13 +8,14 @@ import pytest
 import torch
 
 from still2motion.motion import Motion, layer_images, render
-from train import bootstrap, coherent_fit
-from train.blind_curve import below_curve, curve_l1_at
-from train.loop_kinds import kind_of, loop_kinds
-from train.metrics import best_of, diversity, phase_aligned_l1, seed_diversity
-from train.motion_targets import save_targets
-from train.protocol_report import summarize_protocol
-from train.silhouette import alpha_box
+from train.evaluate import bootstrap
+from train.fit import coherent_fit
+from train.evaluate.blind_curve import below_curve, curve_l1_at
+from train.fit.loop_kinds import kind_of, loop_kinds
+from train.evaluate.metrics import best_of, diversity, phase_aligned_l1, seed_diversity
+from train.fit.motion_targets import save_targets
+from train.evaluate.protocol_report import summarize_protocol
+from train.fit.silhouette import alpha_box
 
 
 def blob_loop(n: int, dx: float = 0.0, dy: float = 0.0, R: int = 24, shift: int = 0, reverse: bool = False):

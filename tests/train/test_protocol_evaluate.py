@@ -7,9 +7,9 @@ import pytest
 
 from conftest import TY, hand_set_model
 from test_evaluate import write_circling_root
-from train import coherent_fit, fit_motion
-from train.evaluate import main
-from train.sequences import list_sequences
+from train.fit import coherent_fit, fit_motion
+from train.evaluate.evaluate import main
+from train.data.sequences import list_sequences
 
 # (seq, split, character, frames)
 SEQUENCES = [
@@ -102,8 +102,8 @@ def test_unknown_blind_preset_names_the_value(root, tmp_path, capsys):
 
 
 def test_coherent_fit_shards_split_the_loops_and_are_read_together(root, fits, tmp_path):
-    from train.loop_weights import LoopWeights
-    from train.motion_targets import MotionTargets
+    from research.loop_weights import LoopWeights
+    from train.fit.motion_targets import MotionTargets
 
     common = ["--data_dir", str(root), "--steps", "2", "--batch_size", "8", "--split", "unseen-val"]
     parts = [tmp_path / f"shard{k}.safetensors" for k in range(2)]

@@ -15,12 +15,12 @@ import torch
 from _realism_loops import characters, static_copy, wobble
 from conftest import TX, hand_set_model
 from still2motion.motion import Motion, shift_phase
-from train.model_card import render_card
-from train.realism import Loop, RealismConfig, RealSide, two_sample_tests
-from train.realism_blind import AMPLITUDES
-from train.realism_codes import motion_code
-from train.realism_critic import CriticConfig
-from train.realism_cv import cross_validate, group_folds
+from train.ship.model_card import render_card
+from train.evaluate.realism import Loop, RealismConfig, RealSide, two_sample_tests
+from train.evaluate.realism_blind import AMPLITUDES
+from train.evaluate.realism_codes import motion_code
+from train.evaluate.realism_critic import CriticConfig
+from train.evaluate.realism_cv import cross_validate, group_folds
 
 # tiny budgets: short fits at 32^2, critics at 32^2 for 30 epochs, one fold seed of 4 folds
 TINY = RealismConfig(loops=10**6, folds=4, repeats=2, pixel_repeats=1, fit_steps=40, fit_resolution=32,
@@ -88,7 +88,7 @@ def test_codes_ignore_phase_and_direction():
 
 
 def test_real_vs_static_copies_is_separated(real, data, monkeypatch):
-    import train.realism
+    import train.evaluate.realism
 
     calls = []
 
@@ -96,7 +96,7 @@ def test_real_vs_static_copies_is_separated(real, data, monkeypatch):
         calls.append(list(groups))
         return cross_validate(labels, groups, fit_predict, **kwargs)
 
-    monkeypatch.setattr(train.realism, "cross_validate", recording)
+    monkeypatch.setattr(train.evaluate.realism, "cross_validate", recording)
     codes, pixels = accuracies(two_sample_tests(real, [static_copy(f) for _, f in data]))
     assert codes >= 0.9 and pixels >= 0.9
     assert calls == [[c for c, _ in data] * 2] * 2
@@ -133,11 +133,11 @@ def test_model_card_shows_realism():
 def test_evaluate_realism_end_to_end(tmp_path, monkeypatch):
     from PIL import Image
 
-    import train.realism
-    from train.evaluate import main
+    import train.evaluate.realism
+    from train.evaluate.evaluate import main
 
     # the plumbing, not the statistics: the smallest fits and critics evaluate.py can be made to run
-    monkeypatch.setattr(train.realism, "RealismConfig", functools.partial(
+    monkeypatch.setattr(train.evaluate.realism, "RealismConfig", functools.partial(
         RealismConfig, fit_steps=10, repeats=1, pixel_repeats=1, critic=CriticConfig(size=16, epochs=2, width=4)))
 
     root, lines = tmp_path / "data", []

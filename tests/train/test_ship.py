@@ -1,11 +1,11 @@
-"""train/ship.py: the shipped card's numbers are the metrics file's, and the shipped folder loads."""
+"""train/ship/ship.py: the shipped card's numbers are the metrics file's, and the shipped folder loads."""
 
 import json
 
 from conftest import random_model
-from still2motion.baselines import STNGenerator
+from train.evaluate.design_baselines import STNGenerator
 from still2motion import load_model
-from train import ship
+from train.ship import ship
 
 
 def test_ship_copies_weights_and_card_numbers_come_from_metrics(tmp_path):
@@ -74,7 +74,7 @@ def test_motion_scale_is_shipped_and_must_match_the_measured_strength(tmp_path, 
 def test_examples_sheet_shows_every_frame_of_every_image(tmp_path):
     from PIL import Image
 
-    from train import examples_sheet
+    from train.ship import examples_sheet
 
     model = tmp_path / "m"
     random_model(seed=6, scale=0.2).save_pretrained(model)
@@ -90,7 +90,7 @@ def test_examples_sheet_shows_every_frame_of_every_image(tmp_path):
 
 
 def test_shipped_card_has_no_machine_paths(tmp_path, monkeypatch):
-    from train import model_card
+    from train.ship import model_card
 
     cache = tmp_path / "home" / ".cache" / "still2motion"
     monkeypatch.setattr(model_card, "CACHE", cache)
@@ -117,7 +117,7 @@ def test_bundled_card_and_package_metadata_name_no_machine_paths_or_missing_repo
     import pytest
 
     from still2motion import DEFAULT_MODEL, Still2Motion
-    from still2motion.baselines import Pix2PixGenerator
+    from train.evaluate.design_baselines import Pix2PixGenerator
 
     tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
 

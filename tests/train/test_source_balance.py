@@ -1,4 +1,4 @@
-"""Source balancing of the training draws (train/source_balance.py) and its flag."""
+"""Source balancing of the training draws (train/data/source_balance.py) and its flag."""
 
 import sys
 from collections import Counter
@@ -9,9 +9,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _train_data import make_prepared_root  # noqa: E402
-from still2motion.data import open_dataset  # noqa: E402
+from train.data.datasets import open_dataset  # noqa: E402
 from train.args import parse_args  # noqa: E402
-from train.source_balance import balanced, balanced_indices, source_counts  # noqa: E402
+from train.data.source_balance import balanced, balanced_indices, source_counts  # noqa: E402
 
 SOURCES = ["big"] * 16 + ["small"] * 4  # item i's source
 

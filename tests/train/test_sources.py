@@ -9,9 +9,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from train.build_dataset import split_of  # noqa: E402
-from train.sources import SOURCES, blobwars, btanks, caveexpress, freedink, freedroidrpg, hedgewars  # noqa: E402
-from train.sources.fetch import PACKAGES  # noqa: E402
+from train.data.build_dataset import split_of  # noqa: E402
+from train.data.sources import SOURCES, blobwars, btanks, caveexpress, freedink, freedroidrpg, hedgewars  # noqa: E402
+from train.data.sources.fetch import PACKAGES  # noqa: E402
 
 
 def rgba(h: int, w: int, fill=(0, 0, 0, 0)) -> np.ndarray:

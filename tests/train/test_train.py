@@ -17,11 +17,11 @@ from accelerate.state import AcceleratorState, GradientState  # noqa: E402
 from _train_data import make_loop_folder, make_prepared_root  # noqa: E402
 from conftest import sprite  # noqa: E402
 from still2motion import Still2Motion, load_model  # noqa: E402
-from still2motion.baselines import Pix2PixGenerator, STNGenerator  # noqa: E402
+from train.evaluate.design_baselines import Pix2PixGenerator, STNGenerator  # noqa: E402
 from train import checkpointing  # noqa: E402
 from train import train as train_script  # noqa: E402
 from train.args import parse_args  # noqa: E402
-from train.motion_targets import save_targets  # noqa: E402
+from train.fit.motion_targets import save_targets  # noqa: E402
 
 
 pytestmark = pytest.mark.usefixtures("fresh_accelerate")

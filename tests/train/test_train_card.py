@@ -13,7 +13,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _train_data import make_loop_folder  # noqa: E402
-from train import evaluate, model_card  # noqa: E402
+from train.evaluate import evaluate  # noqa: E402
+from train.ship import model_card  # noqa: E402
 from train import train as train_script  # noqa: E402
 
 

@@ -88,7 +88,7 @@ def test_reversal_invariant_is_refused_for_baselines(tmp_path):
     with pytest.raises(ValueError, match="--colour_dropout only applies"):
         parse_args(["--data_dir", str(tmp_path), "--generator", "stn", "--colour_dropout", "0.5"])
     with pytest.raises(ValueError, match="need a Still2Motion"):
-        from still2motion.baselines import STNGenerator
+        from train.evaluate.design_baselines import STNGenerator
 
         TrainingGenerator(STNGenerator(resolution=32, block_out_channels=(8, 16))).forward(
             torch.zeros(1, 4, 32, 32), torch.zeros(1, 2), torch.zeros(1, 16), reverse=True

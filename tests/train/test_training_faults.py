@@ -3,7 +3,7 @@
 
 After every crash: each ``checkpoint-<step>`` folder is complete (its ``generator/`` loads, its state holds its step),
 ``latest`` is the newest complete one, the resumed run continues at the step after it, and
-``--checkpoints_total_limit`` holds. Covered in tests/test_train.py and not repeated here: ``before_rename`` (the temp
+``--checkpoints_total_limit`` holds. Covered in tests/train/test_train.py and not repeated here: ``before_rename`` (the temp
 folder is never picked and is removed on resume) and ``nan_loss`` (the run stops naming the step).
 """
 
@@ -23,7 +23,7 @@ import torch
 
 from _train_data import make_loop_folder, make_prepared_root
 from still2motion import Still2Motion
-from still2motion.data import open_dataset
+from train.data.datasets import open_dataset
 from train import checkpointing
 from train import train as train_script
 from train.args import parse_args

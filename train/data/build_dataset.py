@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from train.sources import SOURCES, SeqSpec
-from train.sources.common import loop_stats
+from train.data.sources import SOURCES, SeqSpec
+from train.data.sources.common import loop_stats
 
 logger = logging.getLogger(__name__)
 
@@ -186,7 +186,7 @@ def read_manifest(root: Path) -> list[dict]:
     """
     path = Path(root) / "manifest.jsonl"
     if not path.is_file():
-        raise FileNotFoundError(f"no manifest.jsonl in {root}: run train/prepare_data.py first")
+        raise FileNotFoundError(f"no manifest.jsonl in {root}: run train/data/prepare_data.py first")
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 

@@ -13,7 +13,7 @@ A row holds the manifest fields the loader needs (``seq, source, package, charac
 box, license``) plus ``offset``, ``length`` and ``colors``. A blob is ``colors x 4`` bytes of straight-RGBA palette,
 then ``zlib`` of the sequence's ``uint8 (N, R, R)`` palette indices; index 255 is fully transparent. The palette is
 the sequence's own (so frames share colours and nothing flickers): exact when it has <= 255 colours, otherwise fitted
-by ``train/pack.py`` (median error ~2/255 on sprite pixels, docs/data-sources.md). Reads use ``os.pread``, so
+by ``train/data/pack.py`` (median error ~2/255 on sprite pixels, docs/data-sources.md). Reads use ``os.pread``, so
 DataLoader workers share nothing but the path.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import PackSplitDataset
+from train.data.datasets import PackSplitDataset
 
 MAGIC = b"S2MPACK\x01"
 COMPACT_FORMAT = "still2motion-compact-pack"

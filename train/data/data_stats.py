@@ -1,6 +1,6 @@
 """Statistics of a prepared ROOT (or a pack): counts per source/split and histograms, printed and as a PNG.
 
-    python train/data_stats.py [ROOT] [--png stats.png]
+    python train/data/data_stats.py [ROOT] [--png stats.png]
 
 Reads only ``manifest.jsonl`` (``n_frames``, ``size``, ``motion``: the largest mean |Δ| between consecutive frames,
 premultiplied 0..255, as computed by prepare_data.py). Bar charts are drawn with PIL (no matplotlib).
@@ -14,11 +14,11 @@ from collections import Counter
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: import `train` and `still2motion` from the repo root, not
-    sys.path[0] = str(Path(__file__).resolve().parents[1])  # train/ (where train/train.py would shadow the package)
+    sys.path[0] = str(Path(__file__).resolve().parents[2])  # the repo root, not this folder
 
 from PIL import Image, ImageDraw  # noqa: E402
 
-from train.build_dataset import SPLITS, read_manifest  # noqa: E402
+from train.data.build_dataset import SPLITS, read_manifest  # noqa: E402
 
 FRAME_BINS = [4, 5, 6, 8, 10, 12, 16, 20, 30, 50, 100, 151]
 SIZE_BINS = [16, 24, 32, 48, 64, 96, 128, 192, 256, 100000]

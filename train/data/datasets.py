@@ -31,8 +31,8 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset, default_collate
 
-from . import io
-from .augment import style_config, style_transform
+from still2motion import io
+from train.data.augment import style_config, style_transform
 
 logger = logging.getLogger(__name__)
 
@@ -377,7 +377,7 @@ def open_dataset(path: str | Path, split: str = "train", **kw) -> LoopDataset:
     """
     path = Path(path)
     if path.is_file():
-        from .compact_pack import CompactPackDataset  # it builds on PackSplitDataset, defined here
+        from train.data.compact_pack import CompactPackDataset  # it builds on PackSplitDataset, defined here
 
         return CompactPackDataset(path, split, **kw)
     if not path.is_dir():

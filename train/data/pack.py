@@ -10,11 +10,11 @@ Layout of ``DIR``::
     manifest.jsonl   the ROOT's manifest, for provenance and licences
 
 An ``.npz`` is a zip of ``.npy`` members, deflated (sprites are mostly transparent) and read one sequence at a time
-with ``np.load(..., allow_pickle=False)``; ``still2motion.data.PackDataset`` reads it.
+with ``np.load(..., allow_pickle=False)``; ``train.data.datasets.PackDataset`` reads it.
 
 ``write_compact_pack`` writes every split (the unseen ones too) into ONE ``.s2mpack`` file instead: per sequence a
 palette of <= 255 colours (its own colours when it has that few, else fitted: octree, then a few weighted k-means
-steps in premultiplied RGBA) and the zlib-compressed indices (``still2motion.compact_pack`` has the layout and the
+steps in premultiplied RGBA) and the zlib-compressed indices (``train.data.compact_pack`` has the layout and the
 reader). About 3x smaller than the ``.npz`` pack, lossy only where a sequence has more than 255 colours.
 """
 
@@ -33,10 +33,10 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from still2motion.compact_pack import COMPACT_FORMAT, MAGIC, TRANSPARENT, encode_blob
-from still2motion.data import PACK_FORMAT, letterbox_frames
+from train.data.compact_pack import COMPACT_FORMAT, MAGIC, TRANSPARENT, encode_blob
+from train.data.datasets import PACK_FORMAT, letterbox_frames
 from still2motion.io import letterbox_box, letterbox_resample
-from train.build_dataset import SPLITS, UNSEEN_SPLITS, read_manifest
+from train.data.build_dataset import SPLITS, UNSEEN_SPLITS, read_manifest
 
 
 def _letterboxed(job: tuple[str, int, int, str]) -> tuple[np.ndarray, list[int]]:

@@ -1,12 +1,12 @@
 """Build the training set from Debian game-data packages: fetch, cut, filter, split (see docs/training-data.md).
 
-    python train/prepare_data.py [--out ROOT] [--sources widelands,wesnoth,flare,supertux] [--max_sequences N]
+    python train/data/prepare_data.py [--out ROOT] [--sources widelands,wesnoth,flare,supertux] [--max_sequences N]
                                  [--min_frames 4] [--scale 2] [--pack DIR --pack_resolution 64]
                                  [--compact_pack FILE.s2mpack]
 
 Writes ``ROOT/{train,val,test}/<seq>/0000.png …`` and ``ROOT/manifest.jsonl`` (docs/training-data.md). Idempotent: downloads,
 extractions, analyses and finished sequence folders are reused; a re-run with other filters removes what no longer
-belongs. ``--pack DIR`` also writes every split as a compressed uint8 archive at one resolution (``train/pack.py``);
+belongs. ``--pack DIR`` also writes every split as a compressed uint8 archive at one resolution (``train/data/pack.py``);
 ``--compact_pack FILE`` writes every split, the unseen ones too, into one palette-compressed file (docs/data-sources.md).
 """
 
@@ -21,15 +21,15 @@ from multiprocessing import Pool
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: import `train` and `still2motion` from the repo root, not
-    sys.path[0] = str(Path(__file__).resolve().parents[1])  # train/ (where train/train.py would shadow the package)
+    sys.path[0] = str(Path(__file__).resolve().parents[2])  # the repo root, not this folder
 
 from tqdm import tqdm  # noqa: E402
 
-from train.build_dataset import (  # noqa: E402
+from train.data.build_dataset import (  # noqa: E402
     Filters, Report, analyse, manifest_line, remove_stale, select, spec_key, summary_table,
     write_manifest, write_sequence)
-from train.sources import SOURCES, SeqSpec  # noqa: E402
-from train.sources.fetch import PACKAGES, FetchError, fetch  # noqa: E402
+from train.data.sources import SOURCES, SeqSpec  # noqa: E402
+from train.data.sources.fetch import PACKAGES, FetchError, fetch  # noqa: E402
 
 logger = logging.getLogger("prepare_data")
 CACHE = Path.home() / ".cache" / "still2motion"
@@ -141,14 +141,14 @@ def main(argv: list[str] | None = None) -> int:
         if not args.pack_only:
             prepare(args)
         if args.pack is not None:
-            from train.pack import write_pack
+            from train.data.pack import write_pack
 
             t0 = time.perf_counter()
             sizes = write_pack(args.out, args.pack, args.pack_resolution, args.pack_resample, args.workers)
             print(f"\npack {args.pack} at {args.pack_resolution}² in {time.perf_counter() - t0:.1f}s: "
                   + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in sizes.items()))
         if args.compact_pack is not None:
-            from train.pack import write_compact_pack
+            from train.data.pack import write_compact_pack
 
             t0 = time.perf_counter()
             size = write_compact_pack(args.out, args.compact_pack, args.pack_resolution, args.pack_resample,

@@ -4,7 +4,7 @@ A prepared ROOT is ``ROOT/{train,val,test,unseen-val,unseen-test}/<seq>/0000.png
 (a sequence is found through its manifest row, at ``ROOT/<row split>/<seq>``); without a
 manifest the split folders alone are listed (fps 10, source from the name before the first "."). A plain folder
 holds GIF / APNG / WebP files and sub-folders of PNG frames, each one sequence (named by its file stem, source
-``"user"``); it has no splits, so all of it is evaluated whatever split is asked for. (``still2motion.data`` reads
+``"user"``); it has no splits, so all of it is evaluated whatever split is asked for. (``train.data.datasets`` reads
 the same layouts, but letterboxed to the model resolution; evaluation needs the frames at their native size.)
 Frames are read only when ``Sequence.load()`` is called.
 """
@@ -38,7 +38,7 @@ class Sequence:
         fps: frames per second from the manifest; ``None`` for a file (``load`` reads it from the durations).
         path: the sequence folder (prepared) or the animation file (plain folder).
         character: the manifest's ``character`` (``"<src>:<path>"``), else the name before ``#``: the unit the
-            bootstrap resamples (``train/bootstrap.py``), so one character's loops are never split.
+            bootstrap resamples (``train/evaluate/bootstrap.py``), so one character's loops are never split.
     """
 
     seq: str

@@ -1,13 +1,13 @@
 """The built-in baselines of ``evaluate.py``: what a generator has to beat, with no training of their own.
 
 - ``static``: the input repeated ``N`` times. Perfect frame 0, zero motion: the floor for "does it move".
-- ``random-motion``: the fitted motion (``train/fit_motion.py``) of a random *training* loop, applied to the input. It
+- ``random-motion``: the fitted motion (``train/fit/fit_motion.py``) of a random *training* loop, applied to the input. It
   moves like a real sprite but ignores the image, so a model that beats it is looking at its input. (An average
   trajectory would not do: opposite-phase motions cancel to stillness.)
 - ``ceiling:today`` / ``ceiling:coherent`` (``OwnMotion``): each loop's own fitted motion (``fit_motion.py`` /
   ``coherent_fit.py`` run on the evaluated split): what that motion representation can reach on it.
 - ``blind:NAME`` (``Blind``): one preset for every input at one amplitude; ``evaluate.py`` sweeps the amplitude.
-- ``retrieval`` lives in ``train/retrieval.py``; the rows are assembled in ``train/eval_rows.py``.
+- ``retrieval`` lives in ``train/evaluate/retrieval.py``; the rows are assembled in ``train/evaluate/eval_rows.py``.
 
 Each baseline is a callable ``(image, num_frames, seq) -> list of np.uint8 (H, W, 4)``, like ``Generator.animate``.
 """
@@ -25,7 +25,7 @@ from PIL import Image
 
 from still2motion import io
 from still2motion.motion import Motion, render_loop
-from train.motion_targets import MotionTargets
+from train.fit.motion_targets import MotionTargets
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class RandomMotion:
     evaluated), and never picks the evaluated sequence itself.
 
     Args:
-        path: a ``MotionTargets`` file (``train/fit_motion.py --output``).
+        path: a ``MotionTargets`` file (``train/fit/fit_motion.py --output``).
         candidates: the sequences that may lend their motion (the training split); those missing from the file are
             skipped.
         seed: chooses the motions.
@@ -118,7 +118,7 @@ class OwnMotion:
 class Blind:
     """An image-blind baseline: the same preset (``still2motion.presets``) for every input, at one amplitude (peak
     displacement over silhouette height). A model that looks at its input should beat the curve these trace over
-    amplitudes (``train/blind_curve.py``)."""
+    amplitudes (``train/evaluate/blind_curve.py``)."""
 
     resolution = 64  # canvas the preset is built on; the motion is in canvas units, so any size renders the same
 

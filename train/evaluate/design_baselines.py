@@ -20,10 +20,11 @@ import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-from . import io
-from .generator import Generator
-from .motion import canvas_to_grid, frame_phases, pixel_canvas_coords
-from .unet import UNet
+from still2motion import io
+from still2motion.generator import Generator
+from still2motion.loading import GENERATORS as SHIPPED, load_model
+from still2motion.motion import canvas_to_grid, frame_phases, pixel_canvas_coords
+from still2motion.unet import UNet
 
 
 def _check_common(name: str, generator_type: str, expected: str, resolution: int, block_out_channels, num_phases: int, noise_dim: int) -> int:
@@ -200,3 +201,11 @@ class STNGenerator(
         for t in index.tolist():
             frame = self.warp(image, delta[:, t : t + 1], box, out_size=out_size, mode=mode)
             yield io.from_tensor(frame[0, 0])
+
+
+GENERATORS: dict[str, type[Generator]] = {**SHIPPED, "pix2pix": Pix2PixGenerator, "stn": STNGenerator}
+
+
+def load_generator(model, *, map_location: str = "cpu", **hub_kwargs) -> Generator:
+    """``still2motion.load_model`` that also knows the two earlier designs (config.json's ``generator_type``)."""
+    return load_model(model, map_location=map_location, generators=GENERATORS, **hub_kwargs)

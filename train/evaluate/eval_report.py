@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from train.metrics import METRICS, REAL_METRICS
-from train.protocol_report import protocol_markdown, summarize_protocol
+from train.evaluate.metrics import METRICS, REAL_METRICS
+from train.evaluate.protocol_report import protocol_markdown, summarize_protocol
 
 EXTRA_METRICS = ("best_phase_l1", "diversity")  # model rows with --seeds > 1
 
@@ -92,7 +92,7 @@ def build_report(
         rows: ``{row name: {"kind": "model" | "baseline", "model": path or None, "items": [...]}}`` (blind rows
             also ``"blind": {"preset", "amplitude"}``).
         real_items: ``[{"seq", "source", "seam_ratio", "motion_energy"}]``, one per sequence.
-        draws: bootstrap draws of the protocol summary (``train/protocol_report.py``); 0 leaves it out.
+        draws: bootstrap draws of the protocol summary (``train/evaluate/protocol_report.py``); 0 leaves it out.
         sources: the ``--sources`` filter, if any.
         noise_scale: the ``--noise_scale`` override of the models' seed-noise spread (None: their own).
     """

@@ -1,10 +1,10 @@
 """The rows ``evaluate.py`` scores: one per ``--model`` and one per ``--baseline`` (blind baselines: one per amplitude).
 
-Baselines (``train/eval_baselines.py``): ``static``, ``random-motion`` (``--motions``), ``ceiling:today``
+Baselines (``train/evaluate/baseline_rows.py``): ``static``, ``random-motion`` (``--motions``), ``ceiling:today``
 (``--fits``: ``fit_motion.py`` on the evaluated split), ``ceiling:coherent`` (``--coherent_fits``:
 ``coherent_fit.py`` on the evaluated split), ``retrieval`` (``--bank``: ``coherent_fit.py`` on training loops) and
 ``blind:NAME`` (a ``still2motion.presets`` name, one row per ``--amplitudes`` value) and ``oracle:vocab``
-(``--oracle``: each loop's best motion-vocabulary entry, ``train/vocab_oracle.py`` on the evaluated split).
+(``--oracle``: each loop's best motion-vocabulary entry, ``research/vocab_oracle.py`` on the evaluated split).
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from still2motion import DEFAULT_MODEL, load_model
+from still2motion import DEFAULT_MODEL
+from train.evaluate.design_baselines import load_generator
 from still2motion.model import check_noise_scale
-from train.blind_curve import blind_row_name
-from train.eval_baselines import Blind, OwnMotion, RandomMotion, static_frames
-from train.motion_targets import MotionTargets
-from train.sequences import Sequence, list_sequences
+from train.evaluate.blind_curve import blind_row_name
+from train.evaluate.baseline_rows import Blind, OwnMotion, RandomMotion, static_frames
+from train.fit.motion_targets import MotionTargets
+from train.data.sequences import Sequence, list_sequences
 
 Frames = list[np.ndarray]
 SIMPLE_BASELINES = ("static", "random-motion", "ceiling:today", "ceiling:coherent", "retrieval", "oracle:vocab")
@@ -82,7 +83,7 @@ def build_rows(args: argparse.Namespace, train_seqs: Callable[[], list[str]], ev
     """``{row name: Row}`` in table order: models, then baselines."""
     rows: dict[str, Row] = {}
     for value in args.model:
-        model = load_model(DEFAULT_MODEL if value == "default" else value).to(args.device)
+        model = load_generator(DEFAULT_MODEL if value == "default" else value).to(args.device)
         if args.noise_scale is not None:
             if not hasattr(model, "noise_scale"):
                 raise ValueError(f"--noise_scale applies to still2motion models, {value} holds {type(model).__name__}")
@@ -109,7 +110,7 @@ def build_rows(args: argparse.Namespace, train_seqs: Callable[[], list[str]], ev
             rows["static"] = Row("baseline", None, lambda image, num_frames, fps, seq: static_frames(image, num_frames))
         elif baseline == "random-motion":
             if args.motions is None:
-                raise ValueError("--baseline random-motion needs --motions FILE (a train/fit_motion.py output)")
+                raise ValueError("--baseline random-motion needs --motions FILE (a train/fit/fit_motion.py output)")
             if not args.motions.is_file():
                 raise FileNotFoundError(f"motions file '{args.motions}' does not exist")
             borrowed = RandomMotion(args.motions, train_seqs(), seed=args.seed)
@@ -121,7 +122,7 @@ def build_rows(args: argparse.Namespace, train_seqs: Callable[[], list[str]], ev
             own = OwnMotion(_needs(args, "fits" if baseline == "ceiling:today" else "coherent_fits", baseline))
             rows[baseline] = Row("baseline", None, lambda image, num_frames, fps, seq, f=own: f(image, num_frames, seq))
         elif baseline == "retrieval":
-            from train.retrieval import Retrieval
+            from train.evaluate.retrieval import Retrieval
 
             nearest = Retrieval(_needs(args, "bank", baseline), exclude=set(evaluated))
             rows["retrieval"] = Row(
@@ -129,7 +130,7 @@ def build_rows(args: argparse.Namespace, train_seqs: Callable[[], list[str]], ev
                 extra=lambda seq: {"motion_from": nearest.pick(seq)},
             )
         elif baseline == "oracle:vocab":
-            from train.vocab_oracle import VocabOracle
+            from research.vocab_oracle import VocabOracle
 
             oracle = VocabOracle(_needs(args, "oracle", baseline))
             rows["oracle:vocab"] = Row(

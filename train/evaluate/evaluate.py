@@ -1,6 +1,6 @@
 """Score generators and baselines against held-out real loops, side by side in one run.
 
-    python train/evaluate.py --model M [--model M2 ...] --data_dir ROOT --split {val,test,unseen-val,...} \\
+    python train/evaluate/evaluate.py --model M [--model M2 ...] --data_dir ROOT --split {val,test,unseen-val,...} \\
         --output_dir OUT [--sources supertux] [--baseline static] [--baseline random-motion --motions FILE] \\
         [--baseline ceiling:today --fits F] [--baseline ceiling:coherent --coherent_fits F] \\
         [--baseline retrieval --bank F] [--baseline blind:bob --amplitudes 0.02,0.06,0.1] [--seeds 4] \\
@@ -13,7 +13,7 @@ The unseen-style protocol (docs/evaluation.md): ``--sources supertux --split uns
 For every sequence of the split (a prepared ROOT, docs/training-data.md, or a plain folder of GIF / APNG / WebP files) the first
 frame is animated with ``num_frames = N``, the real loop's own length, at the sequence's native size and fps
 (``model.animate(frame0, num_frames=N, fps=fps, seed=seed)``), and scored against the real loop with
-``train/metrics.py``. ``--model`` takes a folder or Hub id of any generator type ``still2motion.load_model`` knows
+``train/evaluate/metrics.py``. ``--model`` takes a folder or Hub id of any generator type ``still2motion.load_model`` knows
 (``default`` is the bundled model); it may be repeated, or left out when only baselines are asked for.
 
 Outputs, in ``OUT``:
@@ -29,16 +29,16 @@ Outputs, in ``OUT``:
          "items": [{"seq", "source", "num_frames", "size": [w, h], "seconds", <metric>: value, ...}]}},
      "real": {"n", "overall": {"seam_ratio" | "motion_energy": {"mean", "median"}}, "per_source", "per_source_n",
               "items": [{"seq", "source", "seam_ratio", "motion_energy"}]},
-     "realism": with --realism only: two-sample test accuracies per row (train/realism.py's measure_realism)}
+     "realism": with --realism only: two-sample test accuracies per row (train/evaluate/realism.py's measure_realism)}
 
-  Metrics are ``train.metrics.METRICS`` (l1, psnr, phase_l1, motion_energy, motion_ratio, alive, seam_ratio,
+  Metrics are ``train.evaluate.metrics.METRICS`` (l1, psnr, phase_l1, motion_energy, motion_ratio, alive, seam_ratio,
   first_frame_l1, first_frame_exact, sharpness_ratio, alpha_iou) plus ``seconds`` (generation time per sequence).
   Bools aggregate as 0/1 (their mean is a fraction); non-finite values (a motion ratio against a static real
   loop) are ``null``. ``random-motion`` and ``retrieval`` items also name the training sequence whose motion they
   borrowed (``motion_from``). Items carry ``character`` and, when ``--fits`` / ``--coherent_fits`` are given, the
-  loop's ``kind`` (``train/loop_kinds.py``); model rows with ``--seeds`` > 1 add ``best_phase_l1`` and ``diversity``.
+  loop's ``kind`` (``train/fit/loop_kinds.py``); model rows with ``--seeds`` > 1 add ``best_phase_l1`` and ``diversity``.
   ``"protocol"``: the summary with character-bootstrap intervals, per source and per kind, and the blind-curve
-  verdicts (``train/protocol_report.py``).
+  verdicts (``train/evaluate/protocol_report.py``).
 - ``realism.md`` (with ``--realism``): the realism table.
 - ``metrics.md``: the same numbers as a Markdown table, rows = models and baselines, plus the real loops' seam ratio.
 - ``contact/<row>_<i>.png``: for ``--contact_sheets`` sequences spread over the split (``i`` is the sequence's
@@ -56,7 +56,7 @@ import time
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `train` and `still2motion` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path[0] = str(Path(__file__).resolve().parents[2])  # the repo root, not this folder
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -65,13 +65,13 @@ from tqdm import tqdm  # noqa: E402
 
 from still2motion import io  # noqa: E402
 from still2motion.config import LIMIT_ENV  # noqa: E402
-from train.blind_curve import AMPLITUDES  # noqa: E402
-from train.eval_report import build_report, contact_sheet, slug, write_report  # noqa: E402
-from train.eval_rows import Row, build_rows, check_baseline, training_sequences  # noqa: E402
-from train.loop_kinds import loop_kinds  # noqa: E402
-from train.metrics import best_of, score_clip, score_real, seed_diversity  # noqa: E402
-from train.realism import loops_arg, realism_for_rows, write_realism  # noqa: E402
-from train.sequences import SPLITS, Sequence, list_sequences, select  # noqa: E402
+from train.evaluate.blind_curve import AMPLITUDES  # noqa: E402
+from train.evaluate.eval_report import build_report, contact_sheet, slug, write_report  # noqa: E402
+from train.evaluate.eval_rows import Row, build_rows, check_baseline, training_sequences  # noqa: E402
+from train.fit.loop_kinds import loop_kinds  # noqa: E402
+from train.evaluate.metrics import best_of, score_clip, score_real, seed_diversity  # noqa: E402
+from train.evaluate.realism import loops_arg, realism_for_rows, write_realism  # noqa: E402
+from train.data.sequences import SPLITS, Sequence, list_sequences, select  # noqa: E402
 
 logger = logging.getLogger("evaluate")
 
@@ -90,7 +90,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="static, random-motion, ceiling:today, ceiling:coherent, retrieval, oracle:vocab or "
                         "blind:NAME; repeatable")
     p.add_argument("--motions", type=Path,
-                   help="motion-targets file (train/fit_motion.py) for --baseline random-motion")
+                   help="motion-targets file (train/fit/fit_motion.py) for --baseline random-motion")
     p.add_argument("--fits", type=Path,
                    help="fit_motion.py fits of the evaluated loops: ceiling:today, and the kind of each loop")
     p.add_argument("--coherent_fits", type=Path,
@@ -114,7 +114,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--noise_scale", type=float, default=None,
                    help="spread of every --model row's seed noise (default: each model's own config noise_scale)")
     p.add_argument("--realism", type=loops_arg, nargs="?", const=120, metavar="LOOPS",
-                   help="also run the realism tests (train/realism.py) on LOOPS sequences per row (default 120)")
+                   help="also run the realism tests (train/evaluate/realism.py) on LOOPS sequences per row (default 120)")
     return p.parse_args(argv)
 
 

@@ -2,11 +2,11 @@
 source and by kind of loop, and each model against the image-blind curves.
 
 Input: ``evaluate.py``'s rows ``{name: {"kind", "items": [...], "blind": {"preset", "amplitude"}?}}``, every row
-scored on the same sequences; items carry ``seq``, ``character``, ``source``, ``kind`` (``train/loop_kinds.py``, if
+scored on the same sequences; items carry ``seq``, ``character``, ``source``, ``kind`` (``train/fit/loop_kinds.py``, if
 known), ``phase_l1``, ``alive`` and, for model rows with several seeds, ``best_phase_l1`` and ``diversity``.
 
 Statistics, each ``{"value", "lo", "hi"}`` (the value on all loops of the group, a 95 % percentile interval over
-draws that resample the group's characters, ``train/bootstrap.py``):
+draws that resample the group's characters, ``train/evaluate/bootstrap.py``):
 
 - ``phase_l1``: mean phase-aligned L1 (seed ``--seed``); ``alive``: share of loops alive;
 - ``best_phase_l1``: mean best-of-seeds phase-aligned L1; ``diversity``: mean seed diversity (``metrics.diversity``);
@@ -21,8 +21,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from train import bootstrap
-from train.blind_curve import curve_l1_at
+from train.evaluate import bootstrap
+from train.evaluate.blind_curve import curve_l1_at
 
 BEAT_MARGIN = 0.15  # "beats static": phase-aligned L1 at most (1 - BEAT_MARGIN) x the still image's
 STATIC, CEILING = "static", "ceiling:coherent"

@@ -3,11 +3,11 @@
 For a budget of ``loops`` sequences spread over the split, every row (a model or a baseline) animates each
 sequence's frame 0 at the real loop's length, and two classifiers try to tell its loops from the real ones:
 
-- **codes**: the stage-1 motion is fitted to both (``train/realism_codes.py``) and a ridge logistic regression reads
+- **codes**: the stage-1 motion is fitted to both (``train/evaluate/realism_codes.py``) and a ridge logistic regression reads
   the phase- and direction-invariant codes. It sees motion only, so resampling artefacts cannot give a row away.
-- **pixels**: a small 3D-conv critic (``train/realism_critic.py``) reads the loops themselves (64², T = 8).
+- **pixels**: a small 3D-conv critic (``train/evaluate/realism_critic.py``) reads the loops themselves (64², T = 8).
 
-Both are cross-validated by character (``train/realism_cv.py``): held-out accuracy, mean over fold seeds ± spread;
+Both are cross-validated by character (``train/evaluate/realism_cv.py``): held-out accuracy, mean over fold seeds ± spread;
 0.5 = indistinguishable, 1.0 = trivially told apart. Each row also gets its alive rate and median sharpness ratio on
 the same loops (the critic can key on blur), and the seconds each stage took. ``evaluate.py --realism`` calls
 ``measure_realism`` and stores its result under ``"realism"`` in metrics.json, and ``realism.md`` beside it.
@@ -26,11 +26,11 @@ import torch
 from PIL import Image
 
 from still2motion import io
-from train import metrics
-from train.realism_codes import fit_clip, fit_codes, fitter_args
-from train.realism_critic import CriticConfig, critic_clip, critic_fit_predict
-from train.realism_cv import cross_validate, logistic_fit_predict
-from train.sequences import Sequence, read_manifest
+from train.evaluate import metrics
+from train.evaluate.realism_codes import fit_clip, fit_codes, fitter_args
+from train.evaluate.realism_critic import CriticConfig, critic_clip, critic_fit_predict
+from train.evaluate.realism_cv import cross_validate, logistic_fit_predict
+from train.data.sequences import Sequence, read_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -210,7 +210,7 @@ def loops_arg(value: str) -> int:
 
 def realism_for_rows(rows: dict, sequences: list[Sequence], args) -> dict:
     """``evaluate.py --realism``: every row of the table, then the image-blind presets matched to the first model."""
-    from train.realism_blind import blind_rows  # None until still2motion.presets exists
+    from train.evaluate.realism_blind import blind_rows  # None until still2motion.presets exists
 
     config = RealismConfig(loops=args.realism, seed=args.seed)
     has_model = any(row.kind == "model" for row in rows.values())

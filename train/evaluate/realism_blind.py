@@ -17,7 +17,7 @@ from PIL import Image
 
 from still2motion import io
 from still2motion.motion import render_loop
-from train import metrics
+from train.evaluate import metrics
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Motion codes for the realism test: the stage-1 motion fitted to a loop, reduced to numbers a loop's phase and
 direction do not change.
 
-A loop is fitted with ``train/fit_motion.py``'s fitter (same parameterisation, same defaults), anchored at its frame
+A loop is fitted with ``train/fit/fit_motion.py``'s fitter (same parameterisation, same defaults), anchored at its frame
 0. A trajectory ``p(phi) = sum_m a_m (cos m phi - 1) + b_m sin m phi`` started at another frame rotates every pair
 ``(a_m, b_m)`` by ``m`` times the phase shift; played backwards, every ``b_m`` changes sign. So the code keeps only
 what survives both, per layer and harmonic ``m``:
@@ -29,9 +29,9 @@ import torch
 import torch.nn.functional as F
 
 from still2motion import io
-from still2motion.data import letterbox_frames
+from train.data.datasets import letterbox_frames
 from still2motion.motion import Motion
-from train import fit_motion
+from train.fit import fit_motion
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ EPS = 1e-3  # canvas units: a 32-px canvas pixel is 0.0625
 
 def fitter_args(*, steps: int = 150, fit_resolution: int = 32, batch_size: int = 64, max_frames: int = 32,
                 **overrides) -> argparse.Namespace:
-    """``train/fit_motion.py``'s arguments with its defaults, so codes and stored motion targets are fitted alike."""
+    """``train/fit/fit_motion.py``'s arguments with its defaults, so codes and stored motion targets are fitted alike."""
     args = fit_motion.parse_args(["--data_dir", "-", "--output", "-"])
     args.steps, args.fit_resolution, args.batch_size, args.max_frames = steps, fit_resolution, batch_size, max_frames
     for key, value in overrides.items():

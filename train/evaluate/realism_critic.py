@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from still2motion import io
-from still2motion.data import letterbox_frames
-from train.realism_cv import FitPredict
+from train.data.datasets import letterbox_frames
+from train.evaluate.realism_cv import FitPredict
 
 
 @dataclass(kw_only=True)
@@ -96,7 +96,7 @@ def train_critic(clips: torch.Tensor, labels: torch.Tensor, config: CriticConfig
 
 
 def critic_fit_predict(clips: torch.Tensor, labels: np.ndarray, config: CriticConfig, *, seed: int = 0) -> FitPredict:
-    """A ``FitPredict`` (``train/realism_cv.py``) that trains a critic per fold and scores the held-out clips."""
+    """A ``FitPredict`` (``train/evaluate/realism_cv.py``) that trains a critic per fold and scores the held-out clips."""
     y = torch.as_tensor(np.asarray(labels))
     calls = iter(range(10**9))  # each fold trains from its own seed
 

@@ -1,6 +1,6 @@
 """The ``retrieval`` baseline: the coherent motion of the training loop whose silhouette looks most like the input.
 
-No training: a bank of coherent fits (``train/coherent_fit.py`` on every k-th training loop) holds each loop's
+No training: a bank of coherent fits (``train/fit/coherent_fit.py`` on every k-th training loop) holds each loop's
 silhouette-relative motion and the features of its frame 0 (``train/silhouette.features``: alpha shape in its box,
 aspect, box). An input is letterboxed at the bank's resolution, described the same way, and gets the motion of its
 nearest neighbour (features standardised over the bank, Euclidean distance), placed on **its own** silhouette box
@@ -17,10 +17,10 @@ import torch
 from PIL import Image
 
 from still2motion import io
-from train import silhouette
-from train.coherent_fit import Coherent, to_motion
-from train.eval_baselines import render_motion
-from train.motion_targets import MotionTargets
+from train.fit import silhouette
+from train.fit.coherent_fit import Coherent, to_motion
+from train.evaluate.baseline_rows import render_motion
+from train.fit.motion_targets import MotionTargets
 
 
 class Retrieval:

@@ -3,7 +3,7 @@
 Each layer was ``image * mask_k``, warped and **summed**: where a warped layer moves over another the two add up
 (doubled edges, alpha clamped at 1) and where they part the seam leaves a see-through gap. ``summed_renderer()``
 swaps it into ``Still2Motion.animate`` for a before/after comparison with the same weights
-(``train/occlusion_sheet.py``, ``benchmarks/occlusion.py``); nothing else uses it.
+(``train/ship/occlusion_sheet.py``, ``benchmarks/occlusion.py``); nothing else uses it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The coherent fit: each loop's motion as few, silhouette-relative parameters a model could predict.
 
-``train/fit_motion.py`` fits a 16² flow per layer at 32²: flexible enough to imitate changes that are not motion. The
+``train/fit/fit_motion.py`` fits a 16² flow per layer at 32²: flexible enough to imitate changes that are not motion. The
 coherent fit keeps only what moves a character as a whole or in large parts:
 
 - ``K`` layers whose masks depend on **height** in the alpha silhouette only (``height_bins`` logits per layer, from
@@ -13,10 +13,10 @@ coherent fit keeps only what moves a character as a whole or in large parts:
 These parameters are converted exactly (affine) or by resampling (masks, flow, onto a ``canvas_grid``² map) into the
 canvas ``Motion`` of ``still2motion/motion.py`` and fitted through the same renderer as ``fit_motion.py``. The file it
 writes is a motion-targets file (``masks``, ``affine``, ``flow``: the canvas motion) plus the silhouette parameters
-(``c_masks``, ``c_affine``, ``c_flow``), the box and the silhouette features of frame 0, which ``train/retrieval.py``
+(``c_masks``, ``c_affine``, ``c_flow``), the box and the silhouette features of frame 0, which ``train/evaluate/retrieval.py``
 moves onto another silhouette.
 
-    python train/coherent_fit.py --data_dir ~/.cache/still2motion/data --split unseen-val --output coherent.safetensors
+    python train/fit/coherent_fit.py --data_dir ~/.cache/still2motion/data --split unseen-val --output coherent.safetensors
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ from pathlib import Path
 import torch
 
 if __package__ in (None, ""):  # run as a script: import `train` from the repo root
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
+    sys.path[0] = str(Path(__file__).resolve().parents[2])  # the repo root, not this folder
 
 from still2motion.motion import Motion, layer_images, render  # noqa: E402
 from still2motion.vocab_head import coherent_motion  # noqa: E402
-from train import silhouette  # noqa: E402
-from train.fit_motion import fit_all, load_clips, parse_shard, scored_every  # noqa: E402
-from train.motion_targets import save_targets  # noqa: E402
+from train.fit import silhouette  # noqa: E402
+from train.fit.fit_motion import fit_all, load_clips, parse_shard, scored_every  # noqa: E402
+from train.fit.motion_targets import save_targets  # noqa: E402
 
 A, B_, TX, C, D, TY = range(6)  # row-major 2x3 affine parameters
 

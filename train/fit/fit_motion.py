@@ -6,7 +6,7 @@ phases ``2 pi t / N``. The result is our own "ground-truth motion" per clip: the
 from one frame (``train.py --motion_targets``), and ``evaluate.py --baseline random-motion`` borrows it. How well the
 fit reconstructs the real loops is the ceiling of what warping can express on this data; it is printed and stored.
 
-    python train/fit_motion.py --data_dir ~/.cache/still2motion/data --split train,val \\
+    python train/fit/fit_motion.py --data_dir ~/.cache/still2motion/data --split train,val \\
         --output ~/.cache/still2motion/motions.safetensors
 """
 
@@ -25,13 +25,13 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 if __package__ in (None, ""):  # run as a script: import `train` from the repo root (train/train.py would shadow it)
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
+    sys.path[0] = str(Path(__file__).resolve().parents[2])  # the repo root, not this folder
 
 from still2motion import io  # noqa: E402
-from still2motion.data import open_dataset  # noqa: E402
+from train.data.datasets import open_dataset  # noqa: E402
 from still2motion.motion import Motion, layer_images, render  # noqa: E402
 from train.losses import front_share_prior  # noqa: E402
-from train.motion_targets import save_targets  # noqa: E402
+from train.fit.motion_targets import save_targets  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -162,7 +162,7 @@ def fit_batch(frames: torch.Tensor, phases: torch.Tensor, valid: torch.Tensor, a
 def fit_all(clips, args, fit=None, extras: dict | None = None) -> tuple[Motion, torch.Tensor, torch.Tensor]:
     """Fits every clip, batching clips of similar length; returns motions, fitted L1 and static L1 in clip order.
 
-    ``fit`` is ``fit_batch`` by default; another fit (``train/coherent_fit.py``) may return a third value, a dict of
+    ``fit`` is ``fit_batch`` by default; another fit (``train/fit/coherent_fit.py``) may return a third value, a dict of
     per-clip tensors ``(B, ...)``, which are gathered in clip order into ``extras`` when it is given.
     """
     fit = fit or fit_batch

@@ -1,8 +1,8 @@
 """Two kinds of loop, reported separately: those a warp can follow, and those that swap content.
 
 A warp moves pixels; it cannot make an eye close, a second pose appear in a two-frame toggle, or a leg pass behind the
-other. The classifier asks the warps we fit whether one of them can follow the loop: ``train/fit_motion.py``'s fit
-(2 layers, affine + 16² flow, 3 harmonics, at 32²) and ``train/coherent_fit.py``'s of each evaluated loop, the better
+other. The classifier asks the warps we fit whether one of them can follow the loop: ``train/fit/fit_motion.py``'s fit
+(2 layers, affine + 16² flow, 3 harmonics, at 32²) and ``train/fit/coherent_fit.py``'s of each evaluated loop, the better
 of the two, and its residual over the still frame's (both at 32², over frames 1..N-1). A loop is
 
 - ``"warp"`` when that fit removes at least half of the still image's error (``fit L1 <= SWAP_RATIO * static L1``);
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from train.motion_targets import MotionTargets
+from train.fit.motion_targets import MotionTargets
 
 SWAP_RATIO = 0.5  # fit L1 / static L1 above this: the loop swaps content
 KINDS = ("warp", "swap")

@@ -1,6 +1,6 @@
 """Fitted motion targets on disk: one safetensors file of per-sequence ``Motion`` coefficients.
 
-Written by ``train/fit_motion.py``, read by ``train/train.py`` (coefficient regression) and ``train/evaluate.py``
+Written by ``train/fit/fit_motion.py``, read by ``train/train.py`` (coefficient regression) and ``train/evaluate/evaluate.py``
 (the ``random-motion`` baseline). Keys ``masks (N, K, Hm, Wm)``, ``affine (N, K, 6, M, 2)``,
 ``flow (N, K, 2, M, 2, Hf, Wf)`` and ``l1`` / ``static_l1`` ``(N,)``; metadata ``seqs`` (JSON list, row order) and
 ``config`` (JSON: resolution, num_layers, num_harmonics, flow size, steps). Each trajectory is anchored at frame 0.

@@ -1,7 +1,7 @@
 """The alpha silhouette of a letterboxed frame: its bounding box in canvas coordinates and shape features.
 
-The coherent fit (``train/coherent_fit.py``) expresses motion in the silhouette's own frame (pivot at the base
-centre of the box, lengths in box heights), and retrieval (``train/retrieval.py``) finds the training loop whose
+The coherent fit (``train/fit/coherent_fit.py``) expresses motion in the silhouette's own frame (pivot at the base
+centre of the box, lengths in box heights), and retrieval (``train/evaluate/retrieval.py``) finds the training loop whose
 silhouette is nearest. Canvas coordinates are those of ``still2motion/motion.py``: the ``R x R`` canvas spans
 ``[-1, 1]``, pixel edges included.
 """

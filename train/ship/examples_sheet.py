@@ -1,6 +1,6 @@
 """The README's picture of a model on the CC0 example images: one row per image, its first ``--frames`` frames.
 
-    python train/examples_sheet.py --model still2motion/default_model --output docs/examples_default_model.png
+    python train/ship/examples_sheet.py --model still2motion/default_model --output docs/examples_default_model.png
 
 Each image is animated with ``model.animate(image, num_frames=--frames, seed=--seed)`` (default settings otherwise)
 and its frames are upscaled ``--scale`` times with NEAREST on white, so what the sheet shows is what the CLI writes.
@@ -13,12 +13,12 @@ import sys
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `train` and `still2motion` importable from the repo root
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path[0] = str(Path(__file__).resolve().parents[2])  # the repo root, not this folder
 
 from PIL import Image  # noqa: E402
 
 from still2motion import DEFAULT_MODEL, load_model  # noqa: E402
-from train.contact_sheet import contact_sheet  # noqa: E402
+from train.evaluate.contact_sheet import contact_sheet  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -1,6 +1,6 @@
 """The model card (README.md) of a trained generator: every number comes from a file, none is typed by hand.
 
-Metrics come from a ``metrics.json`` in ``train/evaluate.py``'s schema (``rows.<name>.overall.<metric>.mean``);
+Metrics come from a ``metrics.json`` in ``train/evaluate/evaluate.py``'s schema (``rows.<name>.overall.<metric>.mean``);
 data sources and licences from the prepared ROOT's ``manifest.jsonl`` when there is one; steps, hardware and wall
 time from the run itself. No machine paths: a path under ``~/.cache/still2motion`` is written as such, others as given,
 and a ``--hub_token`` never appears.
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import torch
 
-from still2motion.compact_pack import is_compact_pack, read_header
-from train.metrics import METRICS
-from train.realism import realism_markdown
+from train.data.compact_pack import is_compact_pack, read_header
+from train.evaluate.metrics import METRICS
+from train.evaluate.realism import realism_markdown
 
 NUMBER_FORMAT = "{:.6g}"  # how metrics are written in the card (tests parse them back)
 CACHE = Path.home() / ".cache" / "still2motion"
@@ -89,7 +89,7 @@ def hardware(num_processes: int, mixed_precision: str) -> str:
 def metrics_table(metrics: dict | None) -> list[str]:
     """Markdown rows ``| row | metric | mean | median |`` for every row of a ``metrics.json``."""
     if not metrics or not metrics.get("rows"):
-        return ["No metrics.json was found next to the model: run `train/evaluate.py` and rebuild the card."]
+        return ["No metrics.json was found next to the model: run `train/evaluate/evaluate.py` and rebuild the card."]
     lines = [
         f"Split `{metrics.get('split', '?')}`, {metrics.get('n', '?')} sequences (from `metrics.json`).",
         "",

@@ -1,10 +1,10 @@
 """Before / after picture of depth-ordered layers (issue 17): the same model and seed, old summed layers above the
 new "over" compositing, on the CC0 example images.
 
-    python train/occlusion_sheet.py --output docs/occlusion_before_after.png
+    python train/ship/occlusion_sheet.py --output docs/occlusion_before_after.png
 
 For each image three rows of ``--frames`` frames (``model.animate(image, num_frames=--frames, seed=--seed)``, default
-settings otherwise): rendered with ``train/summed_render.py`` (layers summed), then with ``still2motion.motion.render``
+settings otherwise): rendered with ``train/evaluate/summed_render.py`` (layers summed), then with ``still2motion.motion.render``
 (depth-ordered, "over"), then the summed frames again with every pixel that is see-through there but not in the new
 frame (alpha lower by more than 0.2) painted red. Frames are upscaled ``--scale`` times with NEAREST on a dark
 background, so a see-through gap inside a sprite shows dark.
@@ -17,14 +17,14 @@ import sys
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `train` and `still2motion` importable from the repo root
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path[0] = str(Path(__file__).resolve().parents[2])  # the repo root, not this folder
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from still2motion import DEFAULT_MODEL, load_model  # noqa: E402
-from train.contact_sheet import contact_sheet  # noqa: E402
-from train.summed_render import summed_renderer  # noqa: E402
+from train.evaluate.contact_sheet import contact_sheet  # noqa: E402
+from train.evaluate.summed_render import summed_renderer  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

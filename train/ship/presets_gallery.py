@@ -4,7 +4,7 @@ The example is padded with a transparent margin (a sticker usually has one; a sp
 clips wherever it moves past its edge), at its own size by default.
 Presets run no network, so any model will do; the bundled one is used.
 
-    python train/presets_gallery.py [--image examples/robot_idle.png] [--out docs/presets] [--frames 20] [--fps 12]
+    python train/ship/presets_gallery.py [--image examples/robot_idle.png] [--out docs/presets] [--frames 20] [--fps 12]
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Ship a trained generator as the bundled default model, with a card whose numbers come from metrics files.
 
 Copies ``config.json`` + ``model.safetensors`` of a training run into ``still2motion/default_model/`` and writes its
-README.md (model card): test metrics from ``train/evaluate.py``'s ``metrics.json``, plus any further evaluations
+README.md (model card): test metrics from ``train/evaluate/evaluate.py``'s ``metrics.json``, plus any further evaluations
 (val, leave-one-source-out) as extra tables, the training data's sources and licences, and the run's steps, hardware
 and wall time read from its last checkpoint and log. Nothing in the card is typed by hand.
 
-    python train/ship.py --run_dir runs/main --data_dir ~/.cache/still2motion/data \\
+    python train/ship/ship.py --run_dir runs/main --data_dir ~/.cache/still2motion/data \\
         --metrics eval/test/metrics.json --extra "Validation split"=eval/val/metrics.json --license gpl-3.0
 """
 
@@ -19,10 +19,10 @@ import sys
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: import `train` from the repo root (train/train.py would shadow it)
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
+    sys.path[0] = str(Path(__file__).resolve().parents[2])  # the repo root, not this folder
 
 from still2motion import DEFAULT_MODEL, load_model  # noqa: E402
-from train import model_card  # noqa: E402
+from train.ship import model_card  # noqa: E402
 from train.checkpointing import read_state  # noqa: E402
 
 LICENSE_NOTE = (

@@ -26,7 +26,7 @@ PACKAGE = Package("btanks-data", "0.9.8083-9", (
     # copyright, Files: *: "distributed in accordance with the terms and conditions of the GNU GPL with the following
     # interpretation and a specific Exception" -- no version is named (GPL-2 section 9: any version may be chosen);
     # the Exception only lets Netive Company combine the game with non-free content.
-    "GPL (no version named; GPL-2 §9) with the Battle-Tanks exception")
+    "GPL (no version named; GPL-2 9) with the Battle-Tanks exception")
 
 DATA_DIR = "usr/share/games/btanks/data"
 LOOP_POSES = ("walk", "run", "move", "burn", "main", "thinking")

