@@ -21,14 +21,16 @@ from still2motion.hub import CONFIG_NAME, WEIGHTS_NAME, fetch_file, read_config
 from train.evaluate.design_baselines import GENERATORS
 from train.args import ConfigError, check_args, model_config
 from train.checkpointing import resolve_resume
+from train.hooks import Hooks
 
 PACKAGE_PARENT = Path(DEFAULT_MODEL).parents[1]  # the checkout (or site-packages) that holds still2motion/
 ARCHITECTURE_FLAGS = ("model_config", "num_layers", "num_harmonics", "block_out_channels")
 
 
-def check_config(args: argparse.Namespace) -> None:
+def check_config(args: argparse.Namespace, hooks: Hooks) -> None:
     """Raises ``ConfigError`` naming the first flag that cannot work; reads no data and writes nothing."""
     check_args(args)
+    hooks.check(args)
     check_paths(args)
     if args.init_generator:
         args.init_generator = resolve_init_generator(args.init_generator)
@@ -48,16 +50,20 @@ def check_paths(args: argparse.Namespace) -> None:
     out = Path(args.output_dir).expanduser()
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--output_dir {args.output_dir} is a file, not a folder")
-    for flag, paths in (("vocabulary", [args.vocabulary] if args.vocabulary else []), ("vocab_targets", args.vocab_targets or []),
-                        ("motion_targets", args.motion_targets or []), ("loop_kinds", args.loop_kinds or [])):
-        for path in paths:
-            if not Path(path).expanduser().is_file():
-                raise ConfigError(f"--{flag} {path}: no such file")
+    check_files(motion_targets=args.motion_targets or [])
     if args.resume_from_checkpoint and args.resume_from_checkpoint != "latest":
         try:
             resolve_resume(out, args.resume_from_checkpoint)
         except FileNotFoundError as exc:
             raise ConfigError(str(exc)) from None
+
+
+def check_files(**paths: list[str]) -> None:
+    """Raises ``ConfigError`` for the first path of a flag (``flag=[paths]``) that is not a file."""
+    for flag, values in paths.items():
+        for path in values:
+            if not Path(path).expanduser().is_file():
+                raise ConfigError(f"--{flag} {path}: no such file")
 
 
 def resolve_init_generator(value: str) -> str:

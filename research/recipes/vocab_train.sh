@@ -28,7 +28,7 @@ wait
 
 # 2. Two seeds at once, each resumable (--resume_from_checkpoint latest), stopping cleanly after MINUTES.
 for seed in $SEEDS; do
-    $PY train/train.py --data_dir "$PACK" --init_generator default --vocabulary "$TABLE" \
+    $PY research/train.py --data_dir "$PACK" --init_generator default --vocabulary "$TABLE" \
         --vocab_targets "$WORK"/oracle_train${EVERY:-3}_s{0,1}.safetensors --lambda_vocab 1.0 \
         --best_of_k 2 --reversal_invariant --train_batch_size 16 --frames_per_clip 4 --mixed_precision bf16 \
         --use_ema --ema_decay 0.99 --max_train_time_minutes "$MINUTES" --checkpointing_steps 50 \
@@ -48,7 +48,7 @@ EVAL=(--eval val="$WORK/oracleB_val_vocab64_s0.safetensors" --eval unseen-val="$
 [ -d "$WORK/probe_hybrid" ] || $PY research/vocab_probe.py --data_dir "$DATA" --train_oracles "${ORACLES[@]}" \
     --temperatures 0.05 --seeds 1 --vocabulary "$TABLE" --save "$WORK/probe_hybrid" --seed_zero coefficients
 for seed in $SEEDS; do
-    $PY train/train.py --data_dir "$PACK" --init_generator "$WORK/probe/soft_T0.05" --vocabulary "$TABLE" \
+    $PY research/train.py --data_dir "$PACK" --init_generator "$WORK/probe/soft_T0.05" --vocabulary "$TABLE" \
         --vocab_targets "${ORACLES[@]}" --vocab_temperature 0.05 --lambda_vocab 1.0 \
         --best_of_k 2 --reversal_invariant --train_batch_size 16 --frames_per_clip 4 --mixed_precision bf16 \
         --use_ema --ema_decay 0.99 --max_train_time_minutes 25 --checkpointing_steps 50 \

@@ -14,8 +14,9 @@ from _train_data import make_prepared_root  # noqa: E402
 from conftest import TX, hand_set_model  # noqa: E402
 from train.data.datasets import open_dataset  # noqa: E402
 from still2motion.motion import Motion  # noqa: E402
-from train import train as train_script  # noqa: E402
-from train.args import parse_args  # noqa: E402
+from research import train as train_script  # noqa: E402
+from research.train import parse_args  # noqa: E402
+from research.hooks import ResearchHooks  # noqa: E402
 from research.loop_weights import LoopWeights  # noqa: E402
 from train.fit.motion_targets import save_targets  # noqa: E402
 from train.steps import Run, TrainingGenerator, generator_forward  # noqa: E402
@@ -51,8 +52,9 @@ def test_a_swap_loops_reconstruction_counts_at_its_weight(tmp_path):
                               lambda_mask_entropy=0.0, lambda_front_share=0.0, reversal_invariant=False, phase_shifts=1)
     wrapped = TrainingGenerator(model)
     plain = generator_forward(Run(args, None, wrapped, None, None, None, model.noise_dim), batch)
-    weighted = Run(args, None, wrapped, None, None, None, model.noise_dim)
-    weighted.loop_weights = LoopWeights([_fits(tmp_path / "fits.safetensors", ["a", "b"], [0.2, 0.9])], swap_weight=0.0)
+    hooks = ResearchHooks()
+    hooks.loop_weights = LoopWeights([_fits(tmp_path / "fits.safetensors", ["a", "b"], [0.2, 0.9])], swap_weight=0.0)
+    weighted = Run(args, None, wrapped, None, None, None, model.noise_dim, hooks=hooks)
     out = generator_forward(weighted, batch)
     assert plain.recon.item() > 1e-2
     assert out.recon.item() == pytest.approx(plain.recon.item() / 2, rel=1e-5)  # "b" no longer counts

@@ -12,8 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _train_data import make_prepared_root  # noqa: E402
 from conftest import TINY_CONFIG, random_model  # noqa: E402
 from still2motion import Still2Motion  # noqa: E402
-from train import train as train_script  # noqa: E402
-from train.args import parse_args  # noqa: E402
+from research import train as train_script  # noqa: E402
+from research.train import parse_args  # noqa: E402
 from train.steps import TrainingGenerator  # noqa: E402
 
 
@@ -34,7 +34,7 @@ def _two_pictures_one_silhouette(R: int) -> torch.Tensor:
 
 
 def test_colour_dropout_predicts_from_the_silhouette_and_warps_the_real_picture():
-    from train.steps import colour_dropout
+    from research.hooks import colour_dropout
 
     model = random_model(scale=0.2)  # random heads: the motion depends on what the network sees
     image = _two_pictures_one_silhouette(model.resolution)

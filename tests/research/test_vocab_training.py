@@ -15,8 +15,9 @@ from _train_data import make_loop_folder  # noqa: E402
 from still2motion import Still2Motion, load_model  # noqa: E402
 from still2motion.motion import Motion, shift_phase  # noqa: E402
 from still2motion.vocab_head import VocabHead, alpha_box  # noqa: E402
-from train import train as train_script  # noqa: E402
-from train.args import ConfigError, parse_args  # noqa: E402
+from research import train as train_script  # noqa: E402
+from research.train import parse_args  # noqa: E402
+from train.args import ConfigError  # noqa: E402
 from train.fit.coherent_fit import Coherent, to_motion  # noqa: E402
 from train.fit.motion_targets import save_targets  # noqa: E402
 from research.vocab_loss import OracleTargets, vocab_loss  # noqa: E402

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from still2motion.motion import Motion, shift_phase
-from test_evaluate import write_circling_root
+from _train_data import write_circling_root
 from train.fit import coherent_fit
 from research import vocab_oracle, vocab_residual, vocabulary
 from train.fit.coherent_fit import TX, TY, A, Coherent

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from conftest import sprite
-from still2motion import load_model
+from train.evaluate.design_baselines import load_generator as load_model
 from train.evaluate.design_baselines import Pix2PixGenerator, STNGenerator, nearest_phase_index
 
 TINY = {"resolution": 32, "block_out_channels": (4, 8, 16), "num_phases": 16, "noise_dim": 4}

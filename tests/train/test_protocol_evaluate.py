@@ -6,7 +6,7 @@ import json
 import pytest
 
 from conftest import TY, hand_set_model
-from test_evaluate import write_circling_root
+from _train_data import write_circling_root
 from train.fit import coherent_fit, fit_motion
 from train.evaluate.evaluate import main
 from train.data.sequences import list_sequences
@@ -102,7 +102,7 @@ def test_unknown_blind_preset_names_the_value(root, tmp_path, capsys):
 
 
 def test_coherent_fit_shards_split_the_loops_and_are_read_together(root, fits, tmp_path):
-    from research.loop_weights import LoopWeights
+    from train.fit.loop_kinds import loop_kinds
     from train.fit.motion_targets import MotionTargets
 
     common = ["--data_dir", str(root), "--steps", "2", "--batch_size", "8", "--split", "unseen-val"]
@@ -111,6 +111,6 @@ def test_coherent_fit_shards_split_the_loops_and_are_read_together(root, fits, t
         assert coherent_fit.main([*common, "--shard", f"{k}/2", "--output", str(part)]) == 0
     seqs = [MotionTargets(p).seqs for p in parts]
     assert [len(s) for s in seqs] == [2, 1] and not set(seqs[0]) & set(seqs[1])  # every 2nd loop from the K-th
-    assert set(LoopWeights(parts, swap_weight=0.5).kinds) == set(MotionTargets(fits / "coherent.safetensors").seqs)
+    assert set(loop_kinds(*parts)) == set(MotionTargets(fits / "coherent.safetensors").seqs)
     with pytest.raises(SystemExit):
         coherent_fit.main([*common, "--shard", "2/2", "--output", str(tmp_path / "bad.safetensors")])

@@ -85,8 +85,6 @@ def test_phase_shifts_are_checked(tmp_path, argv, message):
 def test_reversal_invariant_is_refused_for_baselines(tmp_path):
     with pytest.raises(ValueError, match="--reversal_invariant only applies"):
         parse_args(["--data_dir", str(tmp_path), "--generator", "stn", "--reversal_invariant"])
-    with pytest.raises(ValueError, match="--colour_dropout only applies"):
-        parse_args(["--data_dir", str(tmp_path), "--generator", "stn", "--colour_dropout", "0.5"])
     with pytest.raises(ValueError, match="need a Still2Motion"):
         from train.evaluate.design_baselines import STNGenerator
 
