@@ -1,6 +1,6 @@
 """Style-free features of an input: its silhouette alone (``vocab_probe.py --features silhouette``).
 
-The alpha channel of a letterboxed frame, cropped to its box (``vocab_head.alpha_box``) and resized to ``size²``, plus
+The alpha channel of a letterboxed frame, cropped to its box (``still2motion.silhouette_motion.alpha_box``) and resized to ``size²``, plus
 the box's log aspect ratio, its height on the canvas and the share of the box the silhouette fills. Colours, outlines
 and shading (what differs between art styles) are gone; what a motion could be read from (legs, a tail, a tall or a
 squat body) stays.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from still2motion.vocab_head import alpha_box
+from still2motion.silhouette_motion import alpha_box
 
 
 @torch.no_grad()

@@ -28,7 +28,7 @@ if __package__ in (None, ""):  # run as a script: import `train` from the repo r
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from still2motion import io, load_model  # noqa: E402
-from train.data.datasets import open_dataset  # noqa: E402
+from train.data.any_dataset import open_dataset  # noqa: E402
 from train.fit.motion_targets import MotionTargets  # noqa: E402
 from research.vocab_loss import MIN_GAIN, OracleTargets  # noqa: E402
 

@@ -28,7 +28,8 @@ from huggingface_hub import HfApi  # noqa: E402
 from safetensors import SafetensorError  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
-from train.data.datasets import collate, open_dataset  # noqa: E402
+from train.data.datasets import collate  # noqa: E402
+from train.data.any_dataset import open_dataset  # noqa: E402
 from still2motion.hub import load_weights  # noqa: E402
 from train.evaluate.design_baselines import GENERATORS, load_generator  # noqa: E402
 from train import checkpointing, preflight, validation  # noqa: E402

@@ -15,7 +15,7 @@ MINUTES=${MINUTES:-30}
 SEEDS=${SEEDS:-0 1}
 PY=${PYTHON:-python}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
-N=$($PY -c "from still2motion.data import open_dataset as o; print(len(o('$DATA', 'train', resolution=32)))")
+N=$($PY -c "from train.data.any_dataset import open_dataset as o; print(len(o('$DATA', 'train', resolution=32)))")
 MAX=$(( (N + ${EVERY:-3} - 1) / ${EVERY:-3} ))
 
 # 1. The oracle on the training loops, two shards in parallel (~0.9-5 s a loop each at 32²).

@@ -30,7 +30,7 @@ from still2motion import read_animation
 from still2motion.io import FORMATS, LINE_LIMITS, TELEGRAM_LIMITS, line_size, read_telegram
 from still2motion.io.telegram import alpha_iou
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium")
 

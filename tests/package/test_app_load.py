@@ -23,7 +23,7 @@ from conftest import TX, hand_set_model, sprite
 from still2motion import read_animation
 from test_hostile_inputs import CASES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REQUESTS = 32
 FRAMES = 4
 GOOD_CASES = ["palette_transparency", "gray_alpha", "cmyk_jpeg", "exif_rotated_jpeg", "animated_gif", "one_pixel",

@@ -12,7 +12,7 @@ from PIL import Image
 from conftest import run_cli, sprite
 from still2motion import read_animation
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_animate_one_file(model_dir, still, tmp_path, capsys):

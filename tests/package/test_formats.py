@@ -49,7 +49,7 @@ def test_cli_and_app_read_the_table():
     parser = cli.build_parser()
     animate = next(a for a in parser._subparsers._group_actions[0].choices["animate"]._actions if a.dest == "format")
     assert tuple(animate.choices) == tuple(FORMATS)
-    source = (Path(__file__).resolve().parents[1] / "app.py").read_text()
+    source = (Path(__file__).resolve().parents[2] / "app.py").read_text()
     assert "FORMAT_CHOICES = [(f.label, f.name) for f in io.FORMATS.values()]" in source
 
 

@@ -26,7 +26,7 @@ from _io_builders import SIG, build_apng, chunk, solid
 from conftest import sprite
 from still2motion import cli, read_animation, read_image
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 FRAMES = 4
 TIMEOUT_S = 30
 

@@ -9,7 +9,7 @@ from PIL import Image
 from _io_builders import build_apng, solid
 from still2motion.io import read_animation, read_image
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 RED, GREEN = (255, 0, 0, 255), (0, 255, 0, 255)
 HALF_BLUE = (0, 0, 255, 128)
 NONE, BACKGROUND, PREVIOUS = 0, 1, 2

@@ -8,7 +8,7 @@ import pytest
 from _io_builders import build_gif
 from still2motion.io import read_animation
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PALETTE = [(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255)]
 T = (0, 0, 0, 0)
 R, G, B = (255, 0, 0, 255), (0, 255, 0, 255), (0, 0, 255, 255)

@@ -13,7 +13,7 @@ from PIL import Image
 from _io_builders import chunk, SIG
 from still2motion.io import read_animation, read_image
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def _save(tmp_path, image, name, **kw):

@@ -10,8 +10,8 @@ from PIL import Image
 
 from still2motion.io import Animation, durations_for, spritesheet_layout, write_godot, write_spritesheet
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 HEADER = re.compile(r'\A\[gd_resource type="SpriteFrames" load_steps=(\d+) format=3\]\n')
 EXT = re.compile(r'^\[ext_resource type="Texture2D" path="([^"]+)" id="([^"]+)"\]$', re.M)

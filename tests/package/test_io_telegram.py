@@ -12,7 +12,7 @@ from still2motion.io import (FORMATS, TELEGRAM_LIMITS, check_telegram_request, d
 from still2motion.io.letterbox import resize_rgba
 from still2motion.io.telegram import TELEGRAM_CRF_STEPS, alpha_iou
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def _bob(name: str, num_frames: int, size=None) -> list[np.ndarray]:

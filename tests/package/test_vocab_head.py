@@ -12,7 +12,8 @@ from PIL import Image
 from conftest import TINY_CONFIG
 from still2motion import Still2Motion
 from still2motion.motion import Motion
-from still2motion.vocab_head import VocabHead, alpha_box, coherent_motion
+from still2motion.silhouette_motion import alpha_box, coherent_motion
+from still2motion.vocab_head import VocabHead
 from train.fit import silhouette
 from train.fit.coherent_fit import Coherent, to_motion
 from train.fit.motion_targets import save_targets

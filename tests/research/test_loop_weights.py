@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root
 
 from _train_data import make_prepared_root  # noqa: E402
 from conftest import TX, hand_set_model  # noqa: E402
-from train.data.datasets import open_dataset  # noqa: E402
+from train.data.any_dataset import open_dataset  # noqa: E402
 from still2motion.motion import Motion  # noqa: E402
 from research import train as train_script  # noqa: E402
 from research.train import parse_args  # noqa: E402

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root
 
 from _train_data import make_prepared_root  # noqa: E402
 from conftest import TINY_CONFIG, random_model  # noqa: E402

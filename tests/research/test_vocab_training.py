@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root
 
 from _train_data import make_loop_folder  # noqa: E402
 from still2motion import Still2Motion, load_model  # noqa: E402
 from still2motion.motion import Motion, shift_phase  # noqa: E402
-from still2motion.vocab_head import VocabHead, alpha_box  # noqa: E402
+from still2motion.silhouette_motion import alpha_box  # noqa: E402
+from still2motion.vocab_head import VocabHead  # noqa: E402
 from research import train as train_script  # noqa: E402
 from research.train import parse_args  # noqa: E402
 from train.args import ConfigError  # noqa: E402

@@ -9,10 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root
 
 from train.data.compact_pack import CompactPackDataset, decode_blob, encode_blob, is_compact_pack  # noqa: E402
-from train.data.datasets import open_dataset  # noqa: E402
+from train.data.any_dataset import open_dataset  # noqa: E402
 from train.data import prepare_data  # noqa: E402
 from train.ship.model_card import data_sources  # noqa: E402
 from train.data.pack import palette_indices, write_compact_pack, write_pack  # noqa: E402

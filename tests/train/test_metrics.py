@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from train.evaluate.metrics import (
-    METRICS, PSNR_CAP_DB, alpha_iou, first_frame_fidelity, is_alive, l1, motion_energy, motion_ratio,
+    METRICS, PSNR_CAP_DB, clip_alpha_iou, first_frame_fidelity, is_alive, l1, motion_energy, motion_ratio,
     phase_aligned_l1, phase_alignment, psnr, score_clip, score_real, seam_ratio, sharpness_ratio,
 )
 
@@ -128,11 +128,11 @@ def test_alpha_iou_of_known_masks():
     real = torch.zeros(2, 4, 4, 8)
     gen[:, 3, :, :4] = 1.0  # left half opaque
     real[:, 3, :, :6] = 1.0  # left three quarters opaque
-    assert alpha_iou(gen, real) == pytest.approx(4 / 6)
-    assert alpha_iou(torch.zeros(2, 4, 4, 8), torch.zeros(2, 4, 4, 8)) == 1.0  # both empty
+    assert clip_alpha_iou(gen, real) == pytest.approx(4 / 6)
+    assert clip_alpha_iou(torch.zeros(2, 4, 4, 8), torch.zeros(2, 4, 4, 8)) == 1.0  # both empty
     real[1, 3] = 0.0
     gen[1, 3] = 0.0
-    assert alpha_iou(gen, real) == pytest.approx((4 / 6 + 1) / 2)
+    assert clip_alpha_iou(gen, real) == pytest.approx((4 / 6 + 1) / 2)
 
 
 def test_score_clip_returns_every_metric():

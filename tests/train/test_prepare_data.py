@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root
 
 from train.data import prepare_data  # noqa: E402
 from train.data.build_dataset import split_of  # noqa: E402

@@ -147,7 +147,7 @@ def test_coherent_fit_follows_a_sway_and_is_never_worse_than_static():
     valid = torch.ones(1, n, dtype=torch.bool)
     valid[:, 0] = False
     args = coherent_fit.parse_args(["--data_dir", "x", "--output", "y", "--steps", "60", "--learning_rate", "0.03"])
-    motion, l1, extras = coherent_fit.fit_batch(clip[None], phases[None], valid, args)
+    motion, l1, extras = coherent_fit.fit_coherent_batch(clip[None], phases[None], valid, args)
     static = (clip[1:] - clip[:1]).abs().mean()
     assert l1.item() < 0.5 * static.item()
     assert extras["box"].shape == (1, 4) and torch.allclose(extras["box"], alpha_box(clip[:1]))
@@ -158,5 +158,5 @@ def test_coherent_fit_follows_a_sway_and_is_never_worse_than_static():
     # a clip a warp cannot follow (a toggle between two shapes) stays at or below static
     toggle = clip.clone()
     toggle[1::2] = blob_loop(n, dy=0.5, R=R)[1]
-    _, l1_toggle, _ = coherent_fit.fit_batch(toggle[None], phases[None], valid, args)
+    _, l1_toggle, _ = coherent_fit.fit_coherent_batch(toggle[None], phases[None], valid, args)
     assert l1_toggle.item() <= (toggle[1:] - toggle[:1]).abs().mean().item() + 1e-6

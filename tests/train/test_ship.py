@@ -124,7 +124,7 @@ def test_bundled_card_and_package_metadata_name_no_machine_paths_or_missing_repo
     card = (Path(DEFAULT_MODEL) / "README.md").read_text()
     assert not re.search(r"/(root|home|Users|tmp|work)/", card)
     assert all(cls._hub_mixin_info.repo_url is None for cls in (Still2Motion, Pix2PixGenerator, STNGenerator))
-    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
     assert project["project"]["license"] == "Apache-2.0"  # an SPDX expression (PEP 639), not a table
     assert "setuptools>=77" in project["build-system"]["requires"]  # the first setuptools that accepts it
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root
 
 from _train_data import make_prepared_root  # noqa: E402
-from train.data.datasets import open_dataset  # noqa: E402
+from train.data.any_dataset import open_dataset  # noqa: E402
 from train.args import parse_args  # noqa: E402
 from train.data.source_balance import balanced, balanced_indices, source_counts  # noqa: E402
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root
 
 from train.data.build_dataset import split_of  # noqa: E402
 from train.data.sources import SOURCES, blobwars, btanks, caveexpress, freedink, freedroidrpg, hedgewars  # noqa: E402

@@ -23,13 +23,13 @@ import torch
 
 from _train_data import make_loop_folder, make_prepared_root
 from still2motion import Still2Motion
-from train.data.datasets import open_dataset
+from train.data.any_dataset import open_dataset
 from train import checkpointing
 from train import train as train_script
 from train.args import parse_args
 from accelerate.state import AcceleratorState, GradientState
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--resolution", "32", "--block_out_channels", "4,8,16", "--train_batch_size", "2", "--report_to", "none"]
 LIMIT = 2
 

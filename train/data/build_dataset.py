@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from train.data.sequences import manifest_records
 from train.data.sources import SOURCES, SeqSpec
 from train.data.sources.common import loop_stats
 
@@ -187,7 +188,7 @@ def read_manifest(root: Path) -> list[dict]:
     path = Path(root) / "manifest.jsonl"
     if not path.is_file():
         raise FileNotFoundError(f"no manifest.jsonl in {root}: run train/data/prepare_data.py first")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return manifest_records(Path(root))
 
 
 def summary_table(lines: list[dict], sizes: dict[str, int]) -> str:

@@ -83,7 +83,7 @@ def short_source(record: dict) -> str:
     return str(record["seq"]).split(".", 1)[0].split("#", 1)[0]
 
 
-def read_manifest(root: Path) -> list[dict]:
+def manifest_records(root: Path) -> list[dict]:
     """The records of ``root/manifest.jsonl`` (blank lines skipped); one-line errors naming the line."""
     path = root / "manifest.jsonl"
     records = []
@@ -131,7 +131,7 @@ def list_sequences(root: str | Path, split: str) -> list[Sequence]:
         return [Sequence(p.stem if p.is_file() else p.name, "user", "all", None, p) for p in paths]
     if (root / "manifest.jsonl").is_file():
         out = []
-        for record in read_manifest(root):
+        for record in manifest_records(root):
             if record["split"] != split:
                 continue
             folder = root / split / record["seq"]

@@ -71,11 +71,11 @@ class RandomMotion:
     def __call__(self, image: Image.Image, num_frames: int, seq: str) -> list[np.ndarray]:
         """Renders the borrowed motion at the input's own size, as ``Still2Motion.animate`` renders its own."""
         motion = self.targets.motion([self.targets.index[self.pick(seq)]])  # batch of 1
-        return render_motion(image, motion, num_frames, self.resolution, self.align_corners)
+        return render_fitted_motion(image, motion, num_frames, self.resolution, self.align_corners)
 
 
 @torch.no_grad()
-def render_motion(
+def render_fitted_motion(
     image: Image.Image, motion: Motion, num_frames: int, resolution: int, align_corners: bool = False
 ) -> list[np.ndarray]:
     """A canvas ``Motion`` (batch of 1, canvas of ``resolution``) applied to the input at its own size.
@@ -112,7 +112,7 @@ class OwnMotion:
         if seq not in self.targets:
             raise ValueError(f"motions file '{self.path}' has no fit for '{seq}': fit the evaluated split first")
         motion = self.targets.motion([self.targets.index[seq]])
-        return render_motion(image, motion, num_frames, self.resolution)
+        return render_fitted_motion(image, motion, num_frames, self.resolution)
 
 
 class Blind:
@@ -136,4 +136,4 @@ class Blind:
     def __call__(self, image: Image.Image, num_frames: int, seq: str) -> list[np.ndarray]:
         canvas, box = io.letterbox(image, self.resolution)
         motion = self.build(self.name, io.to_tensor(canvas)[None], amplitude=self.amplitude, box=box)
-        return render_motion(image, motion, num_frames, self.resolution)
+        return render_fitted_motion(image, motion, num_frames, self.resolution)

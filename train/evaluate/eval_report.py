@@ -197,7 +197,7 @@ def _checker(height: int, width: int, cell: int = 8) -> np.ndarray:
     return np.where(light, 235, 200).astype(np.uint8).repeat(3, axis=2)
 
 
-def contact_sheet(
+def eval_contact_sheet(
     image: np.ndarray, real: list[np.ndarray], generated: list[np.ndarray], target_side: int = 96
 ) -> Image.Image:
     """A two-line sheet on a checkerboard: ``input | real frames`` above ``(blank) | generated frames``.

@@ -130,7 +130,7 @@ def build_rows(args: argparse.Namespace, train_seqs: Callable[[], list[str]], ev
                 extra=lambda seq: {"motion_from": nearest.pick(seq)},
             )
         elif baseline == "oracle:vocab":
-            from research.vocab_oracle import VocabOracle
+            from train.evaluate.oracle_row import VocabOracle
 
             oracle = VocabOracle(_needs(args, "oracle", baseline))
             rows["oracle:vocab"] = Row(

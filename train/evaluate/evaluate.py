@@ -66,7 +66,7 @@ from tqdm import tqdm  # noqa: E402
 from still2motion import io  # noqa: E402
 from still2motion.config import LIMIT_ENV  # noqa: E402
 from train.evaluate.blind_curve import AMPLITUDES  # noqa: E402
-from train.evaluate.eval_report import build_report, contact_sheet, slug, write_report  # noqa: E402
+from train.evaluate.eval_report import build_report, eval_contact_sheet, slug, write_report  # noqa: E402
 from train.evaluate.eval_rows import Row, build_rows, check_baseline, training_sequences  # noqa: E402
 from train.fit.loop_kinds import loop_kinds  # noqa: E402
 from train.evaluate.metrics import best_of, score_clip, score_real, seed_diversity  # noqa: E402
@@ -165,7 +165,7 @@ def evaluate(
                 item.update(best_phase_l1=best_of(clips, real), diversity=seed_diversity(clips, real[0]))
             results[name]["items"].append(item)
             if index in sheets:
-                contact_sheet(frames[0], frames, generated).save(contact_dir / f"{slug(name)}_{index}.png")
+                eval_contact_sheet(frames[0], frames, generated).save(contact_dir / f"{slug(name)}_{index}.png")
     return results, real_items
 
 

@@ -184,7 +184,7 @@ def sharpness_ratio(generated: torch.Tensor, image: torch.Tensor) -> float:
     return float(gradient_energy(generated).mean()) / reference
 
 
-def alpha_iou(generated: torch.Tensor, real: torch.Tensor, threshold: float = ALPHA_THRESHOLD) -> float:
+def clip_alpha_iou(generated: torch.Tensor, real: torch.Tensor, threshold: float = ALPHA_THRESHOLD) -> float:
     """Intersection over union of the opaque masks (alpha > ``threshold``), frame by frame, averaged over frames.
 
     A frame where both masks are empty scores 1.0.
@@ -229,7 +229,7 @@ def score_clip(generated: torch.Tensor, real: torch.Tensor, input: torch.Tensor)
         "first_frame_l1": first_l1,
         "first_frame_exact": first_exact,
         "sharpness_ratio": sharpness_ratio(generated, input),
-        "alpha_iou": alpha_iou(generated, real),
+        "alpha_iou": clip_alpha_iou(generated, real),
     }
 
 

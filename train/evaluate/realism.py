@@ -30,7 +30,7 @@ from train.evaluate import metrics
 from train.evaluate.realism_codes import fit_clip, fit_codes, fitter_args
 from train.evaluate.realism_critic import CriticConfig, critic_clip, critic_fit_predict
 from train.evaluate.realism_cv import cross_validate, logistic_fit_predict
-from train.data.sequences import Sequence, read_manifest
+from train.data.sequences import Sequence, manifest_records
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def characters_of(data_dir: str | Path, seqs: list[str]) -> dict[str, str]:
     manifest = Path(data_dir) / "manifest.jsonl"
     known = {}
     if manifest.is_file():
-        known = {r["seq"]: r.get("character") for r in read_manifest(Path(data_dir))}
+        known = {r["seq"]: r.get("character") for r in manifest_records(Path(data_dir))}
     return {s: known.get(s) or s.split("#", 1)[0] for s in seqs}
 
 

@@ -19,7 +19,7 @@ from PIL import Image
 from still2motion import io
 from train.fit import silhouette
 from train.fit.coherent_fit import Coherent, to_motion
-from train.evaluate.baseline_rows import render_motion
+from train.evaluate.baseline_rows import render_fitted_motion
 from train.fit.motion_targets import MotionTargets
 
 
@@ -70,4 +70,4 @@ class Retrieval:
         i = self._picked[seq] = self.nearest(canvas)
         c = Coherent(self.coherent.masks[i : i + 1], self.coherent.affine[i : i + 1], self.coherent.flow[i : i + 1])
         motion = to_motion(c, silhouette.alpha_box(canvas), self.canvas_grid)
-        return render_motion(image, motion, num_frames, self.resolution)
+        return render_fitted_motion(image, motion, num_frames, self.resolution)

@@ -33,7 +33,7 @@ if __package__ in (None, ""):  # run as a script: import `train` from the repo r
     sys.path[0] = str(Path(__file__).resolve().parents[2])  # the repo root, not this folder
 
 from still2motion.motion import Motion, layer_images, render  # noqa: E402
-from still2motion.vocab_head import coherent_motion  # noqa: E402
+from still2motion.silhouette_motion import coherent_motion  # noqa: E402
 from train.fit import silhouette  # noqa: E402
 from train.fit.fit_motion import fit_all, load_clips, parse_shard, scored_every  # noqa: E402
 from train.fit.motion_targets import save_targets  # noqa: E402
@@ -56,7 +56,7 @@ def to_motion(c: Coherent, boxes: torch.Tensor, canvas_grid: int = 16) -> Motion
 
     Affine: ``S(x) = x + L (x - pivot) + h t`` in canvas units for ``u -> u + L u + t`` in silhouette units, coefficient
     by coefficient. Masks and flow: their box maps resampled at the centres of a ``canvas_grid``² canvas map (border
-    values outside the box). The conversion itself is the package's (``still2motion.vocab_head.coherent_motion``), so
+    values outside the box). The conversion itself is the package's (``still2motion.silhouette_motion.coherent_motion``), so
     the fits and the vocabulary head place a motion on a silhouette the same way.
     """
     return coherent_motion(c.masks, c.affine, c.flow, boxes, canvas_grid)
@@ -71,7 +71,7 @@ def initial(B: int, args) -> Coherent:
                     torch.zeros(B, K, 2, M, 2, args.flow_size, args.flow_size))
 
 
-def fit_batch(frames: torch.Tensor, phases: torch.Tensor, valid: torch.Tensor, args):
+def fit_coherent_batch(frames: torch.Tensor, phases: torch.Tensor, valid: torch.Tensor, args):
     """Fits ``B`` clips ``(B, T, 4, R, R)`` (``fit_motion.fit_batch``'s contract) with coherent parameters.
 
     Returns the canvas motion, the per-clip L1 over frames 1..T-1, and ``{"c_masks", "c_affine", "c_flow", "box",
@@ -161,7 +161,7 @@ def main(argv=None) -> int:
             print(f"coherent_fit.py: error: split {split!r} of {args.data_dir} has no sequences", file=sys.stderr)
             return 1
         more: dict[str, torch.Tensor] = {}
-        motion, l1, st = fit_all(clips, args, fit=fit_batch, extras=more)
+        motion, l1, st = fit_all(clips, args, fit=fit_coherent_batch, extras=more)
         seqs += [c[0] for c in clips]
         sources += [c[1] for c in clips]
         splits += [split] * len(clips)

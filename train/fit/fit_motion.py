@@ -28,7 +28,7 @@ if __package__ in (None, ""):  # run as a script: import `train` from the repo r
     sys.path[0] = str(Path(__file__).resolve().parents[2])  # the repo root, not this folder
 
 from still2motion import io  # noqa: E402
-from train.data.datasets import open_dataset  # noqa: E402
+from train.data.any_dataset import open_dataset  # noqa: E402
 from still2motion.motion import Motion, layer_images, render  # noqa: E402
 from train.losses import front_share_prior  # noqa: E402
 from train.fit.motion_targets import save_targets  # noqa: E402

@@ -11,9 +11,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-# the box of the silhouette (alpha above vocab_head.ALPHA_MIN) in canvas units, pixel edges included, the whole canvas where
+# the box of the silhouette (alpha above silhouette_motion.ALPHA_MIN) in canvas units, pixel edges included, the whole canvas where
 # nothing is opaque: the package's own, which the vocabulary head uses too
-from still2motion.vocab_head import alpha_box  # noqa: F401  (re-exported)
+from still2motion.silhouette_motion import alpha_box  # noqa: F401  (re-exported)
 
 SHAPE_SIZE = 8  # the silhouette's alpha, cropped to its box, is compared at SHAPE_SIZE x SHAPE_SIZE
 
