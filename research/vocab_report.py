@@ -1,4 +1,4 @@
-"""Summarise the vocabulary's oracle runs as Markdown rows for research/log/experiments.md.
+"""Summarise the vocabulary's oracle runs as Markdown rows for the lab log.
 
     python research/vocab_report.py --oracles ORACLE.safetensors [...] [--metrics eval_val/metrics.json ...]
 

@@ -62,13 +62,13 @@ class Still2Motion(
             entry) or ``"coefficients"`` (the coefficient heads, as a model without a vocabulary does; other seeds
             still sample the vocabulary: one best guess, then distinct real motions).
         noise_scale: the seeds' noise ``z`` is drawn with this standard deviation (training draws 1). Above 1 the
-            seeds differ more (research/log/experiments.md, "Noise temperature"); chosen on val like ``motion_scale``.
+            seeds differ more; chosen on val like ``motion_scale``.
         silhouette_only: the network reads the input's silhouette alone (its colours flat grey under the alpha;
             ``silhouette_view``), so no art style can change the motion it predicts; it still warps the real picture.
-            Trained with ``train.py --colour_dropout 1`` (research/log/experiments.md, "Colour dropout").
+            Trained with ``research/train.py --colour_dropout 1``.
         vocab_top_p: with a vocabulary, seeds sample only the most likely classes that hold this much of the
             probability (nucleus sampling); 1 samples every class. Rare classes can hold motions that tear an unfamiliar
-            silhouette (research/log/experiments.md, "Vocabulary on ten sources").
+            silhouette.
     """
 
     # keys added after models were saved: older configs load with their defaults

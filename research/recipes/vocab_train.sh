@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 19, step 2: train the vocabulary model (still2motion/vocab_head.py) from the bundled model's U-Net, on the
 # oracle's best entry per training loop (research/vocab_oracle.py), two seeds, then one evaluate.py run per split with
-# the bundled model and static beside it. research/log/experiments.md, "Vocabulary model". Run from the repository root.
+# the bundled model and static beside it. Run from the repository root.
 #
 # Knobs (environment): DATA (prepared ROOT), PACK (training data), TABLE, EVERY (oracle on every EVERY-th training
 # loop), MINUTES (per run; re-run the script to resume: every step is skipped or resumed), SEEDS, WORK, PYTHON.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 19, step 1: the motion vocabulary and its oracle (research/log/experiments.md, "Motion vocabulary"). No training.
+# Issue 19, step 1: the motion vocabulary and its oracle. No training.
 # Fits every BANK_EVERY-th training loop with the coherent fit, clusters the fits into tables of SIZES entries
 # (clustering seeds SEEDS), finds each val / unseen-val loop's best entry, and scores that oracle at the loops' own size
 # next to static, the coherent-fit ceiling, retrieval and the image-blind curves. Run from the repository root.

@@ -1,4 +1,4 @@
-"""The steps of ``prepare_data.py`` after fetching: analyse, dedupe, filter, split, write (docs/training-data.md).
+"""The steps of ``prepare_data.py`` after fetching: analyse, dedupe, filter, split, write (docs/data-sources.md).
 
 Workers get a ``SeqSpec`` (picklable) and reload its pixels themselves, so nothing large crosses process
 boundaries. Writing goes to ``ROOT/.tmp/<seq>`` and is renamed into place, so a folder under a split is either
@@ -62,7 +62,7 @@ def unseen_split(character: str) -> str:
 
 
 def split_of(character: str) -> str:
-    """docs/training-data.md: ``h = int(sha1(character).hexdigest(), 16) % 10``; test iff h == 0, val iff h == 1, else train.
+    """docs/data-sources.md: ``h = int(sha1(character).hexdigest(), 16) % 10``; test iff h == 0, val iff h == 1, else train.
 
     ``character`` is ``"<source>:<path>"``; characters of a ``HELD_OUT_SOURCES`` source get ``unseen_split``.
     """
@@ -114,7 +114,7 @@ def select(specs: list[SeqSpec], stats: dict[str, dict], filters: Filters, repor
 
 
 def manifest_line(spec: SeqSpec, st: dict, source: str, license: str) -> dict:
-    """One ``manifest.jsonl`` record (docs/training-data.md keys, plus ``motion`` and ``seam`` for the statistics)."""
+    """One ``manifest.jsonl`` record (docs/data-sources.md keys, plus ``motion`` and ``seam`` for the statistics)."""
     return {"seq": spec.seq, "split": split_of(spec.character), "source": source, "source_path": spec.source_path,
             "character": spec.character, "anim": spec.anim, "fps": spec.fps, "n_frames": st["n_frames"],
             "size": st["size"], "scale": spec.scale, "loop": spec.loop, "license": license,

@@ -183,7 +183,7 @@ def collate(batch: list[dict]) -> dict:
 
 
 class PreparedDataset(LoopDataset):
-    """A split of a prepared ROOT (``ROOT/<split>/<seq>/0000.png …`` + ``manifest.jsonl``, docs/training-data.md)."""
+    """A split of a prepared ROOT (``ROOT/<split>/<seq>/0000.png …`` + ``manifest.jsonl``, docs/data-sources.md)."""
 
     def __init__(self, root: str | Path, split: str = "train", **kw) -> None:
         kw.setdefault("augment", split == "train")

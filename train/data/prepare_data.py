@@ -1,10 +1,10 @@
-"""Build the training set from Debian game-data packages: fetch, cut, filter, split (see docs/training-data.md).
+"""Build the training set from Debian game-data packages: fetch, cut, filter, split (see docs/data-sources.md).
 
     python train/data/prepare_data.py [--out ROOT] [--sources widelands,wesnoth,flare,supertux] [--max_sequences N]
                                  [--min_frames 4] [--scale 2] [--pack DIR --pack_resolution 64]
                                  [--compact_pack FILE.s2mpack]
 
-Writes ``ROOT/{train,val,test}/<seq>/0000.png …`` and ``ROOT/manifest.jsonl`` (docs/training-data.md). Idempotent: downloads,
+Writes ``ROOT/{train,val,test}/<seq>/0000.png …`` and ``ROOT/manifest.jsonl`` (docs/data-sources.md). Idempotent: downloads,
 extractions, analyses and finished sequence folders are reused; a re-run with other filters removes what no longer
 belongs. ``--pack DIR`` also writes every split as a compressed uint8 archive at one resolution (``train/data/pack.py``);
 ``--compact_pack FILE`` writes every split, the unseen ones too, into one palette-compressed file (docs/data-sources.md).

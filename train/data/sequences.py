@@ -1,4 +1,4 @@
-"""Full-resolution real loops for evaluation: a prepared ROOT (docs/training-data.md) or a plain folder of animations.
+"""Full-resolution real loops for evaluation: a prepared ROOT (docs/data-sources.md) or a plain folder of animations.
 
 A prepared ROOT is ``ROOT/{train,val,test,unseen-val,unseen-test}/<seq>/0000.png …`` (RGBA) plus ``ROOT/manifest.jsonl``
 (a sequence is found through its manifest row, at ``ROOT/<row split>/<seq>``); without a

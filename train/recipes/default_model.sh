@@ -66,7 +66,7 @@ python train/ship/ship.py --run_dir "$C/runs/v1_k1rev" --data_dir "$C/data" --me
     --extra "Leave-one-source-out: recipe 3b (trained without SuperTux, 55 min), evaluated on all 136 SuperTux loops=eval/loso_supertux/metrics.json"
 
 # 6. v2: ten sources (docs/data-sources.md) in one compact pack, then 288 steps from v1 with the energy term at 0.5
-#    (research/log/experiments.md, "Levers against the shrink on unseen art"; seed 1 beside it, the two-seed rule).
+#    (seed 1 beside it, the two-seed rule).
 python train/data/prepare_data.py --out "$C/data_v2" --compact_pack "$C/pack64_v2.s2mpack"              # ~15 min
 V1=$C/runs/v1_shipped && mkdir -p "$V1"                  # v1 as it was shipped (motion_scale 1.25), from git
 for f in config.json model.safetensors; do git show db06104:still2motion/default_model/$f > "$V1/$f"; done
@@ -101,7 +101,7 @@ python train/ship/examples_sheet.py --output docs/examples_default_model.png
 
 # 9. v2.1 = v2's weights with the seeds' noise spread at 1.5 (no training). Chosen on the validation splits only: the
 #    smallest tested spread whose unseen-val seed diversity has its 95 % interval above 0.5 (1.25: 0.59 [0.47, 0.71];
-#    1.5: 0.66 [0.55, 0.80]), research/log/experiments.md "Noise temperature at inference". Then evaluated once per split at it.
+#    1.5: 0.66 [0.55, 0.80]). Then evaluated once per split at it.
 for NS in 1.25 1.5; do
   for SPLIT in val unseen-val; do
     python train/evaluate/evaluate.py --model "$R" --data_dir "$C/data" --split $SPLIT --max_sequences 74 --noise_scale $NS \

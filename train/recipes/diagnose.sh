@@ -62,7 +62,7 @@ for split in unseen-val test; do
     slim "$WORK/$split" "$DOCS/diagnose_$split"
 done
 
-# 3. The bundled model re-scored on val without SuperTux (its row-10 numbers in research/log/experiments.md included it).
+# 3. The bundled model re-scored on val without SuperTux (its earlier row-10 val numbers included SuperTux).
 $PY train/evaluate/evaluate.py --model default --seeds 4 --data_dir "$DATA" --split val ${MAX_VAL:+--max_sequences "$MAX_VAL"} \
     --baseline static --contact_sheets 0 --output_dir "$WORK/val"
 mkdir -p "$DOCS/diagnose_val"

@@ -19,7 +19,7 @@ from PIL import Image
 
 @dataclass(frozen=True)
 class Package:
-    """A Debian package: the version verified in docs/training-data.md, the members worth extracting, and the art licence.
+    """A Debian package: the version verified in docs/data-sources.md, the members worth extracting, and the art licence.
 
     ``training`` is False for a source whose art licence does not fit the licence of the trained weights
     (GPL-3.0-or-later): its characters go to the evaluation-only splits (``build_dataset.split_of``).
@@ -36,7 +36,7 @@ class Package:
 class SeqSpec:
     """One candidate sequence, as found on disk (before loading pixels).
 
-    ``seq`` follows docs/training-data.md: ``<src>.<character path with / → .>#<anim>``; ``character`` is ``"<src>:<path>"``.
+    ``seq`` follows docs/data-sources.md: ``<src>.<character path with / → .>#<anim>``; ``character`` is ``"<src>:<path>"``.
     ``files`` are absolute paths; ``params`` holds what the source's loader needs (cells, rects, masks ...).
     """
 
@@ -89,7 +89,7 @@ def premultiplied(frames: list[np.ndarray]) -> np.ndarray:
 
 
 def loop_stats(frames: list[np.ndarray]) -> tuple[float, float]:
-    """Motion energy and seam ratio of a loop (docs/training-data.md).
+    """Motion energy and seam ratio of a loop (docs/data-sources.md).
 
     Returns:
         ``(energy, seam)``: energy = the largest mean |Δ| between consecutive frames (premultiplied, 0..255);

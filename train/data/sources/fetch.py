@@ -1,4 +1,4 @@
-"""Fetch and selectively extract the Debian game-data packages (docs/training-data.md), idempotently.
+"""Fetch and selectively extract the Debian game-data packages (docs/data-sources.md), idempotently.
 
 ``apt-get download`` needs no root (``apt-get update`` does, once). A pinned version that has left the archive falls
 back to the available candidate; the version actually used is returned and goes into the manifest's ``source``.

@@ -1,4 +1,4 @@
-"""Flare (flare-game): animation definitions ``mods/<mod>/animations/**.txt`` over packed atlases (docs/training-data.md).
+"""Flare (flare-game): animation definitions ``mods/<mod>/animations/**.txt`` over packed atlases (docs/data-sources.md).
 
 A file names its atlas with ``image=`` and holds sections ``[stance]`` with ``frames=``, ``duration=``,
 ``type=looped|back_forth|play_once`` and ``frame=index,direction,x,y,w,h,ox,oy`` lines. One sequence per

@@ -1,4 +1,4 @@
-"""Wesnoth (wesnoth-1.16-data): one PNG per frame, ``units/<folder>/<seq>-<n>.png`` (docs/training-data.md).
+"""Wesnoth (wesnoth-1.16-data): one PNG per frame, ``units/<folder>/<seq>-<n>.png`` (docs/data-sources.md).
 
 Frames are grouped by (folder, name without the trailing number), ordered by the number (gaps allowed), padded to the
 group's largest size *centred*, and the magenta team-colour palette is recoloured with one team per sequence the way

@@ -1,4 +1,4 @@
-"""Widelands (widelands-data): ``spritesheets = {…}`` blocks of ``init.lua`` files, cut into frames (docs/training-data.md).
+"""Widelands (widelands-data): ``spritesheets = {…}`` blocks of ``init.lua`` files, cut into frames (docs/data-sources.md).
 
 Parsed without a Lua interpreter: strip comments, find every ``name = {`` block by counting braces, reduce its body to
 its own level and keep blocks that have ``frames =`` and ``columns =``. Sheets are ``<basename>[_<dir>]_<scale>.png``

@@ -1,10 +1,10 @@
-"""Spearman rank correlations of a run's liveliness across splits, from the rows of docs/experiments.md.
+"""Spearman rank correlations of a run's liveliness across splits, from the rows of the lab log (research/log/models.md).
 
 Every row: a run of 288 steps from v1 on pack64_v2 (energy 0.5 unless the recipe changes it), seed-0 evaluation at
-noise 1, copied from the tables of docs/experiments.md: (val median motion ratio, unseen-val (SuperTux 56) median
+noise 1, copied from the tables of research/log/models.md: (val median motion ratio, unseen-val (SuperTux 56) median
 motion ratio, Hedgewars unseen-val ratio or None).
 
-    python docs/results/selection/transfer_rows.py
+    python research/transfer_rows.py
 """
 import numpy as np
 
