@@ -3,7 +3,7 @@
 A "swap" loop (``train/fit/loop_kinds.py``: its best fitted warp removes less than half of the still frame's error) changes
 content (a blink, a toggle, a flame flickering) rather than moving it. A warping generator cannot reproduce it, so
 its L1 rewards the motion nearest zero: such loops may be what teaches the generator to move less on anything
-unfamiliar. ``train.py --loop_kinds FILE ... --swap_l1_weight W`` scales the reconstruction term (L1 and any
+unfamiliar. ``research/train.py --loop_kinds FILE ... --swap_l1_weight W`` scales the reconstruction term (L1 and any
 coefficient regression) of swap loops by ``W``; warp loops and loops the files do not cover keep weight 1. The
 energy and adversarial terms are left alone, so a swap loop still asks for as much motion as its real loop shows.
 """

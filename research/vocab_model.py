@@ -1,4 +1,4 @@
-"""A generator that scores a motion vocabulary (``still2motion/vocab_head.py``), built for ``train.py --vocabulary``.
+"""A generator that scores a motion vocabulary (``still2motion/vocab_head.py``), built for ``research/train.py --vocabulary``.
 
 From scratch it is ``Still2Motion(vocabulary_size=V)``; from ``--init_generator`` a coefficient model lends its U-Net
 (every weight but the coefficient heads' carries over; the vocabulary head starts at zero: a uniform choice and the

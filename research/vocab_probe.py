@@ -7,7 +7,7 @@ adds N style-augmented copies of each training frame (``train/data/augment.py``)
 (``research/silhouette_features.py``), a style-free baseline for the trunk. A linear softmax
 classifier (weight decay ``--weight_decay``, full-batch Adam) is fitted on the training loops with hard targets
 (``vocab_loss.OracleTargets``: the best entry of loops that beat static) or soft ones (``--temperatures``), and scored
-with ``vocab_accuracy.scores`` beside the class prior. Minutes, not hours: it bounds what ``train.py --vocabulary``
+with ``vocab_accuracy.scores`` beside the class prior. Minutes, not hours: it bounds what ``research/train.py --vocabulary``
 can learn from these targets and features.
 
 ``--save DIR --vocabulary TABLE`` also writes a loadable vocabulary model per target kind, ``DIR/hard``,

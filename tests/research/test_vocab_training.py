@@ -1,5 +1,5 @@
 """Training a vocabulary model (issue 19): the oracle's targets follow the drawn frame and the mirror, sharded oracle
-files read as one, ``train.py --vocabulary --vocab_targets`` trains the scores from a coefficient model's U-Net and
+files read as one, ``research/train.py --vocabulary --vocab_targets`` trains the scores from a coefficient model's U-Net and
 saves a model that carries its table, and wrong combinations are one-line errors."""
 
 import math

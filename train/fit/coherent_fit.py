@@ -127,7 +127,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--output", required=True, help="coherent motion-targets .safetensors file to write")
     p.add_argument("--every", type=int, default=1, help="fit every k-th sequence of each split")
     p.add_argument("--shard", type=parse_shard, default=(0, 1), metavar="K/N",
-                   help="fit the K-th of every N selected loops (run N processes; train.py --loop_kinds and "
+                   help="fit the K-th of every N selected loops (run N processes; research/train.py --loop_kinds and "
                         "--motion_targets read the N files together)")
     p.add_argument("--max_sequences", type=int, default=None,
                    help="at most N sequences per split, every k-th (the ones evaluate.py --max_sequences N scores)")
