@@ -4,7 +4,8 @@
   generator scores a table of real motions (``vocab_model.py``) and learns the oracle's entry (``vocab_loss.py``);
 - per-loop weights (``--loop_kinds``, ``--swap_l1_weight``): less reconstruction from loops no warp can follow
   (``loop_weights.py``);
-- colour dropout (``--colour_dropout``): the motion of a share of the clips is predicted from the silhouette alone.
+- colour dropout (``--colour_dropout``): the motion of a share of the clips is predicted from the silhouette alone;
+- squash augmentation (``--squash_augment``): half of the clips squashed vertically (``train/data/datasets.py``).
 
 ``research/train.py`` trains with these hooks; with none of their flags given they change nothing.
 """
@@ -37,7 +38,7 @@ def colour_dropout(image: torch.Tensor, share: float) -> tuple[torch.Tensor, tor
 
 
 class ResearchHooks(Hooks):
-    """The vocabulary, per-loop weights and colour dropout; each is off until its flag is given."""
+    """The vocabulary, per-loop weights, colour dropout and squash; each is off until its flag is given."""
 
     def __init__(self) -> None:
         self.vocab_targets: OracleTargets | None = None
@@ -50,6 +51,9 @@ class ResearchHooks(Hooks):
                        help="share of clips whose motion the generator predicts from the silhouette alone (the input's "
                             "colours replaced by flat grey under its alpha); it still warps and is scored on the real "
                             "picture (still2motion only; research/log/styles.md, 'Colour dropout')")
+        r.add_argument("--squash_augment", type=float, default=1.0,
+                       help="below 1: half of the clips squashed vertically by a factor in [F, 1] (squatter "
+                            "silhouettes; train/data/datasets.py 'squash'); not with --motion_targets or --vocab_targets")
         r.add_argument("--vocabulary", default=None,
                        help="a motion table (research/vocabulary.py): the generator scores its entries and predicts a "
                             "small residual instead of regressing coefficients (an --init_generator lends its U-Net)")
@@ -76,8 +80,10 @@ class ResearchHooks(Hooks):
         if args.phase_shifts > 1 and args.vocabulary:
             raise ConfigError("--phase_shifts > 1 cannot be combined with --vocabulary "
                               "(its targets are anchored at the input frame's own phase)")
-        if args.squash_augment < 1 and args.vocab_targets:
-            raise ConfigError("--squash_augment cannot be combined with --vocab_targets: a squash "
+        if not 0 < args.squash_augment <= 1:
+            raise ConfigError(f"--squash_augment must be in (0, 1], got {args.squash_augment}")
+        if args.squash_augment < 1 and (args.motion_targets or args.vocab_targets):
+            raise ConfigError("--squash_augment cannot be combined with --motion_targets or --vocab_targets: a squash "
                               "has no place in the targets' (flip, scale, shift) transform")
         if not 0 <= args.colour_dropout <= 1:
             raise ConfigError(f"--colour_dropout must be in [0, 1], got {args.colour_dropout}")
@@ -95,6 +101,9 @@ class ResearchHooks(Hooks):
                               "coefficients to regress (use --vocab_targets)")
         check_files(vocabulary=[args.vocabulary] if args.vocabulary else [], vocab_targets=args.vocab_targets or [],
                     loop_kinds=args.loop_kinds or [])
+
+    def dataset_options(self, args: argparse.Namespace) -> dict:
+        return {"squash": args.squash_augment} if args.squash_augment < 1 else {}
 
     def needs_fresh_generator(self, args: argparse.Namespace) -> bool:
         return not args.vocabulary  # with_vocabulary builds its own from the flags

@@ -1,5 +1,5 @@
 """``train/train.py`` with the research hooks (``research/hooks.py``): the same flags plus the vocabulary's, the per-loop
-weights' and colour dropout's, through the core's one seam (``train/hooks.py``).
+weights', colour dropout's and the squash augmentation's, through the core's one seam (``train/hooks.py``).
 
     python research/train.py --data_dir PACK --output_dir OUT --vocabulary TABLE --vocab_targets ORACLE ... [train.py flags]
 """

@@ -42,9 +42,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="colour / outline / blur / pixelate changes and a wider scale+shift on every frame of a clip "
                         "alike (train/data/augment.py; 'none' = flip and a small scale/shift only)")
 
-    g.add_argument("--squash_augment", type=float, default=1.0,
-                   help="below 1: half of the clips squashed vertically by a factor in [F, 1] (squatter silhouettes; "
-                        "train/data/datasets.py 'squash'); not with per-loop motion targets")
 
     t = p.add_argument_group("optimisation")
     t.add_argument("--train_batch_size", type=int, default=8, help="clips per process per micro-batch")
@@ -161,11 +158,6 @@ def check_args(args: argparse.Namespace) -> None:
     if args.phase_shifts > 1 and args.motion_targets:
         raise ConfigError("--phase_shifts > 1 cannot be combined with --motion_targets "
                           "(their targets are anchored at the input frame's own phase)")
-    if not 0 < args.squash_augment <= 1:
-        raise ConfigError(f"--squash_augment must be in (0, 1], got {args.squash_augment}")
-    if args.squash_augment < 1 and args.motion_targets:
-        raise ConfigError("--squash_augment cannot be combined with --motion_targets: a squash "
-                          "has no place in the targets' (flip, scale, shift) transform")
     if args.energy_floor is not None and not 0 < args.energy_floor <= 1:
         raise ConfigError(f"--energy_floor must be in (0, 1], got {args.energy_floor}")
     if args.energy_ceiling is not None and (args.energy_floor is None or args.energy_ceiling < 1):

@@ -2,7 +2,7 @@
 
 The core (``args.py``, ``preflight.py``, ``train.py``, ``steps.py``) calls a ``Hooks`` at the points below and imports
 nothing from ``research/``. The base class does nothing, so a shipped recipe trains exactly as it would without it.
-``research/train.py`` builds its hooks (the motion vocabulary, per-loop weights, colour dropout) and runs
+``research/train.py`` builds its hooks (the motion vocabulary, per-loop weights, colour dropout, squash) and runs
 ``train.main(args, hooks)``.
 
 To try a new training idea without touching the core: subclass ``Hooks`` in ``research/``, override the points it
@@ -31,6 +31,10 @@ class Hooks:
         """The generator to train: ``generator`` as the core built it (``None`` when ``needs_fresh_generator`` said
         the hook builds its own)."""
         return generator
+
+    def dataset_options(self, args: argparse.Namespace) -> dict:
+        """Extra keyword arguments of the training split's ``open_dataset`` (e.g. ``squash``)."""
+        return {}
 
     def needs_fresh_generator(self, args: argparse.Namespace) -> bool:
         """False when ``build`` makes the generator itself, so the core does not build one first."""

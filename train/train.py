@@ -76,12 +76,12 @@ def build_accelerator(args) -> Accelerator:
     return accelerator
 
 
-def build_datasets(args):
+def build_datasets(args, hooks: Hooks):
     """``(train, val or None)``; a user folder's own val split is whatever ``open_dataset`` gives for ``"val"``."""
     kw = {"resolution": args.resolution, "num_targets": args.frames_per_clip, "seed": args.seed}
     try:
         train = open_dataset(args.data_dir, "train", **kw, style_augment=args.style_augment,
-                             squash=args.squash_augment)
+                             **hooks.dataset_options(args))
     except (FileNotFoundError, ValueError) as exc:
         raise ConfigError(f"--data_dir {args.data_dir}: {exc}") from None
     try:
@@ -243,7 +243,7 @@ def push_to_hub(args, folder: Path, step: int) -> None:
 def prepare(args, accelerator, hooks: Hooks):
     """Data, models, optimizers through one ``accelerator.prepare``, targets, EMA, then ``--output_dir`` and the
     resumed state (so that a data error leaves no empty output folder)."""
-    train_set, val = build_datasets(args)
+    train_set, val = build_datasets(args, hooks)
     if args.source_balance != 1:
         train_set = source_balance.balanced(train_set, args.source_balance, args.seed)
         logger.info(f"--source_balance {args.source_balance:g}: draws per epoch {source_balance.source_counts(train_set)}")
