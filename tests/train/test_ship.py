@@ -149,3 +149,10 @@ def test_noise_scale_is_shipped_and_must_match_the_measured_one(tmp_path, capsys
     assert ship.main([*common, "--noise_scale", "1.5", "--metrics", str(tmp_path / "wide.json")]) == 0
     assert load_model(tmp_path / "shipped").noise_scale == 1.5
     assert '"noise_scale": 1.5' in (tmp_path / "shipped" / "README.md").read_text()  # the card's config line
+
+
+def test_the_sheet_scripts_find_the_cc0_examples():  # their default images, wherever the scripts sit in train/
+    from train.ship import examples_sheet, occlusion_sheet
+
+    for script in (examples_sheet, occlusion_sheet):
+        assert len(sorted(script.EXAMPLES.glob("*.png"))) == 4, script.EXAMPLES

@@ -20,7 +20,7 @@ from PIL import Image  # noqa: E402
 from still2motion import DEFAULT_MODEL, load_model  # noqa: E402
 from train.evaluate.contact_sheet import contact_sheet  # noqa: E402
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def sheet(model, images: list[Path], frames: int, scale: int, seed: int) -> Image.Image:

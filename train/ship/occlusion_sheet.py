@@ -26,7 +26,7 @@ from still2motion import DEFAULT_MODEL, load_model  # noqa: E402
 from train.evaluate.contact_sheet import contact_sheet  # noqa: E402
 from train.evaluate.summed_render import summed_renderer  # noqa: E402
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 BACKGROUND = (40, 40, 52, 255)
