@@ -53,7 +53,7 @@ def test_motion_scale_is_shipped_and_must_match_the_measured_strength(tmp_path, 
     stn = tmp_path / "stn"
     STNGenerator(resolution=32, block_out_channels=(8, 16)).save_pretrained(stn)
     assert ship.main([*common[:1], str(stn), *common[2:], "--metrics", str(tmp_path / "scaled.json")]) == 1
-    assert "applies to still2motion models" in capsys.readouterr().err and not (tmp_path / "shipped").exists()
+    assert "unknown generator_type 'stn'" in capsys.readouterr().err and not (tmp_path / "shipped").exists()
     zero = [*common[:-1], "0", "--metrics", str(tmp_path / "scaled.json")]
     assert ship.main(zero) == 1
     assert "motion_scale must be a number in (0, 10]" in capsys.readouterr().err and not (tmp_path / "shipped").exists()

@@ -72,7 +72,11 @@ def run_info(run_dir: Path) -> dict:
 def main(argv=None) -> int:
     args = parse_args(argv)
     run_dir, dest = Path(args.run_dir).expanduser(), Path(args.dest)
-    model = load_model(run_dir)  # refuses anything that would not load for users
+    try:
+        model = load_model(run_dir)  # refuses anything that would not load for users (the pix2pix / STN designs too)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     metrics = model_card.read_metrics(Path(args.metrics).expanduser())
     if metrics is None:
         print(f"error: no metrics file {args.metrics}", file=sys.stderr)
