@@ -1,4 +1,5 @@
-"""The pix2pix and STN baselines: config round trip, nearest-phase sampling, identity STN, load_model dispatch."""
+"""The pix2pix and STN designs: config round trip, nearest-phase sampling, identity STN, ``load_generator`` dispatch
+(and the package's ``load_model`` refusing them: they exist for training and comparison only)."""
 
 import json
 import math
@@ -8,8 +9,8 @@ import pytest
 import torch
 
 from conftest import sprite
-from train.evaluate.design_baselines import load_generator as load_model
-from train.evaluate.design_baselines import Pix2PixGenerator, STNGenerator, nearest_phase_index
+from still2motion import load_model
+from train.evaluate.design_baselines import Pix2PixGenerator, STNGenerator, load_generator, nearest_phase_index
 
 TINY = {"resolution": 32, "block_out_channels": (4, 8, 16), "num_phases": 16, "noise_dim": 4}
 
@@ -21,8 +22,10 @@ def test_round_trip_records_type_and_loads_strictly(tmp_path, cls, kind):
     model.save_pretrained(tmp_path / kind)
     config = json.loads((tmp_path / kind / "config.json").read_text())
     assert config["generator_type"] == kind
-    loaded = load_model(tmp_path / kind)
+    loaded = load_generator(tmp_path / kind)
     assert type(loaded) is cls and not loaded.training
+    with pytest.raises(ValueError, match=f"unknown generator_type '{kind}'; known: still2motion"):
+        load_model(tmp_path / kind)
     image, noise = torch.rand(2, 4, 32, 32), torch.randn(2, 4)
     phases = torch.tensor([[0.0, 1.0], [3.0, 6.2]])
     assert torch.equal(model.eval().forward_frames(image, phases, noise), loaded.forward_frames(image, phases, noise))

@@ -17,7 +17,7 @@ from accelerate.state import AcceleratorState, GradientState  # noqa: E402
 from _train_data import make_loop_folder, make_prepared_root  # noqa: E402
 from conftest import sprite  # noqa: E402
 from still2motion import Still2Motion, load_model  # noqa: E402
-from train.evaluate.design_baselines import Pix2PixGenerator, STNGenerator  # noqa: E402
+from train.evaluate.design_baselines import Pix2PixGenerator, STNGenerator, load_generator  # noqa: E402
 from train import checkpointing  # noqa: E402
 from train import train as train_script  # noqa: E402
 from train.args import parse_args  # noqa: E402
@@ -124,7 +124,7 @@ def test_baselines_train_save_load_and_animate(root, tmp_path, kind, cls):
     run(root, out, "--generator", kind, "--max_train_steps", 1)
     config = json.loads((out / "config.json").read_text())
     assert config["generator_type"] == kind
-    model = load_model(out)
+    model = load_generator(out)
     assert isinstance(model, cls)
     animation = model.animate(sprite(24, 32), num_frames=5, seed=1)
     assert len(animation.frames) == 5 and animation.frames[3].size == (24, 32)
