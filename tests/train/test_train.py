@@ -108,8 +108,8 @@ def test_bf16_autocast_reaches_the_generator(root, tmp_path, monkeypatch):
     dtypes = set()
     real_build = train_script.build_models
 
-    def build_and_hook(args):
-        generator, discriminators = real_build(args)
+    def build_and_hook(args, hooks):
+        generator, discriminators = real_build(args, hooks)
         generator.unet.stem.net[0].register_forward_hook(lambda m, i, o: dtypes.add(o.dtype))
         return generator, discriminators
 
