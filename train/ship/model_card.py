@@ -133,7 +133,10 @@ def render_card(*, generator_type: str, config: dict, metrics: dict | None, sour
         f"# still2motion generator ({generator_type})",
         "",
         "Turns one still image into a seamlessly looping animation by moving its pixels. Load it with "
-        "`still2motion.load_model(\"<this repo or folder>\")` and call `.animate(image)`.",
+        + ("`still2motion.load_model(\"<this repo or folder>\")`" if generator_type == "still2motion" else
+           "`train.evaluate.design_baselines.load_generator(\"<this repo or folder>\")` (a design kept for "
+           "comparison; the package loads still2motion models only)")
+        + " and call `.animate(image)`.",
         "",
         "## Training",
         "",

@@ -88,10 +88,6 @@ def main(argv=None) -> int:
         value = getattr(args, key)
         if value is None:
             continue
-        if not hasattr(model, key):
-            print(f"error: --{key} applies to still2motion models, {run_dir} holds {type(model).__name__}",
-                  file=sys.stderr)
-            return 1
         config[key] = value
         try:
             type(model)(**config)  # the model's own check of the value, before anything is written
