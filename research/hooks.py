@@ -53,7 +53,8 @@ class ResearchHooks(Hooks):
                             "picture (still2motion only; research/log/styles.md, 'Colour dropout')")
         r.add_argument("--squash_augment", type=float, default=1.0,
                        help="below 1: half of the clips squashed vertically by a factor in [F, 1] (squatter "
-                            "silhouettes; train/data/datasets.py 'squash'); not with --motion_targets or --vocab_targets")
+                            "silhouettes; train/data/datasets.py 'squash'); not with --motion_targets or "
+                            "--vocab_targets")
         r.add_argument("--vocabulary", default=None,
                        help="a motion table (research/vocabulary.py): the generator scores its entries and predicts a "
                             "small residual instead of regressing coefficients (an --init_generator lends its U-Net)")

@@ -1,7 +1,7 @@
-"""``train/train.py`` with the research hooks (``research/hooks.py``): the same flags plus the vocabulary's, the per-loop
-weights', colour dropout's and the squash augmentation's, through the core's one seam (``train/hooks.py``).
+"""``train/train.py`` with the research hooks (``research/hooks.py``): the same flags plus those of the vocabulary,
+per-loop weights, colour dropout and the squash augmentation, through the core's one seam (``train/hooks.py``).
 
-    python research/train.py --data_dir PACK --output_dir OUT --vocabulary TABLE --vocab_targets ORACLE ... [train.py flags]
+    python research/train.py --data_dir PACK --output_dir OUT --vocabulary TABLE --vocab_targets ORACLE [train.py flags]
 """
 
 from __future__ import annotations

@@ -54,5 +54,5 @@ class Hooks:
         return None
 
     def weigh(self, run, batch: dict, per_sample: torch.Tensor, logs: dict) -> torch.Tensor:
-        """The reconstruction term per item ``(k*B,)`` (best-of-k draws stacked), reweighted before the best is picked."""
+        """The reconstruction term per item ``(k*B,)`` (the k draws stacked), reweighted before the best is picked."""
         return per_sample

@@ -1,7 +1,7 @@
 """Every check of a training configuration that needs no data: run before an output folder exists or data is read.
 
-``check_config(args, hooks)`` raises ``ConfigError`` (a one-line ``ValueError`` naming the flag and its value) for a flag
-combination that could only fail later: a generator config the model refuses (``--block_out_channels 16,32`` with
+``check_config(args, hooks)`` raises ``ConfigError`` (a one-line ``ValueError`` naming the flag and its value) for a
+flag combination that could only fail later: a generator config the model refuses (``--block_out_channels 16,32`` with
 the default ``flow_downsample`` 4), an ``--init_generator`` that is missing or does not match ``--generator`` /
 ``--resolution``, a missing ``--data_dir``, ``--motion_targets`` file or ``--resume_from_checkpoint``, fp16 without a
 GPU, and whatever the hooks' ``check`` refuses (``train/hooks.py``).

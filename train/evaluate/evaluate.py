@@ -13,7 +13,7 @@ The unseen-style protocol (docs/evaluation.md): ``--sources supertux --split uns
 For every sequence of the split (a prepared ROOT, docs/data-sources.md, or a plain folder of GIF / APNG / WebP files) the first
 frame is animated with ``num_frames = N``, the real loop's own length, at the sequence's native size and fps
 (``model.animate(frame0, num_frames=N, fps=fps, seed=seed)``), and scored against the real loop with
-``train/evaluate/metrics.py``. ``--model`` takes a folder or Hub id of any generator type ``still2motion.load_model`` knows
+``train/evaluate/metrics.py``. ``--model`` takes a folder or Hub id of any generator (pix2pix and STN too)
 (``default`` is the bundled model); it may be repeated, or left out when only baselines are asked for.
 
 Outputs, in ``OUT``:
