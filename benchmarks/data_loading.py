@@ -29,7 +29,8 @@ import PIL  # noqa: E402
 import torch  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
-from still2motion.data import collate, open_dataset  # noqa: E402
+from train.data.datasets import collate  # noqa: E402
+from train.data.any_dataset import open_dataset  # noqa: E402
 
 CACHE = Path.home() / ".cache" / "still2motion"
 

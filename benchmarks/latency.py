@@ -19,7 +19,9 @@ import json
 import platform
 import resource
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -117,11 +119,14 @@ def main() -> None:
                         help="another trained generator (e.g. a baseline run) timed on the same animate call; repeatable")
     args = parser.parse_args()
     compare = {}
+    if args.compare:  # the pix2pix / STN designs load through train/, which the package does not know
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from train.evaluate.design_baselines import load_generator
     for value in args.compare:
         name, sep, path = value.partition("=")
         if not sep or not name or not path:
             parser.error(f"--compare wants NAME=MODEL, got {value!r}")
-        compare[name] = load_model(path)
+        compare[name] = load_generator(path)
 
     torch.manual_seed(0)
     model = load_model(args.model)

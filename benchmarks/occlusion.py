@@ -1,7 +1,7 @@
 """Cost of depth-ordered layers (issue 17): ``animate`` with the "over" renderer vs the old summed one, one run.
 
 Rows: ``animate`` 256x256 / 20 frames with the new renderer and with the old summed layers
-(``train/summed_render.py``, same weights), on a sprite and on an opaque picture, timed interleaved so a noisy
+(``train/evaluate/summed_render.py``, same weights), on a sprite and on an opaque picture, timed interleaved so a noisy
 machine affects both alike; the same at 1024x1024. Targets: new / old at 256 <= 1.2x; 1024 / 256 <= 16x (16x the
 pixels). Also the training renderer alone (``layer_images`` + ``render`` forward and backward, 16 clips x 4 phases at
 64x64, as ``forward_frames`` runs it), new vs summed, interleaved.
@@ -29,7 +29,7 @@ from PIL import Image  # noqa: E402
 from latency import test_image  # noqa: E402
 from still2motion import DEFAULT_MODEL, load_model  # noqa: E402
 from still2motion.motion import Motion, layer_images, layer_weights, render  # noqa: E402
-from train.summed_render import summed_render, summed_renderer  # noqa: E402
+from train.evaluate.summed_render import summed_render, summed_renderer  # noqa: E402
 
 
 def training_render(summed: bool, batch: int = 16, phases: int = 4, R: int = 64):

@@ -57,18 +57,18 @@ class Still2Motion(
             (``vocab_head.py``: scores over ``2 V`` table entries and a small residual; seeds sample the scores).
             0 (configs saved before it: the default) keeps coefficient regression.
         motion_scale: amplitude calibration applied when animating (``animate``'s ``strength`` multiplies it), chosen
-            on the val split after training (``train/ship.py --motion_scale``); training never sees it.
+            on the val split after training (``train/ship/ship.py --motion_scale``); training never sees it.
         seed_zero: with a vocabulary, what zero noise (seed 0) animates with: ``"vocabulary"`` (the most likely
             entry) or ``"coefficients"`` (the coefficient heads, as a model without a vocabulary does; other seeds
             still sample the vocabulary: one best guess, then distinct real motions).
         noise_scale: the seeds' noise ``z`` is drawn with this standard deviation (training draws 1). Above 1 the
-            seeds differ more (docs/experiments.md, "Noise temperature"); chosen on val like ``motion_scale``.
+            seeds differ more; chosen on val like ``motion_scale``.
         silhouette_only: the network reads the input's silhouette alone (its colours flat grey under the alpha;
             ``silhouette_view``), so no art style can change the motion it predicts; it still warps the real picture.
-            Trained with ``train.py --colour_dropout 1`` (docs/experiments.md, "Colour dropout").
+            Trained with ``research/train.py --colour_dropout 1``.
         vocab_top_p: with a vocabulary, seeds sample only the most likely classes that hold this much of the
             probability (nucleus sampling); 1 samples every class. Rare classes can hold motions that tear an unfamiliar
-            silhouette (docs/experiments.md, "Vocabulary on ten sources").
+            silhouette.
     """
 
     # keys added after models were saved: older configs load with their defaults

@@ -241,7 +241,7 @@ def render(
 ) -> torch.Tensor:
     """Warps each layer and composites them back to front with "over": the frames at ``phases``.
 
-    The one renderer: training (``Still2Motion.forward_frames``, ``train/fit_motion.py``; differentiable) and
+    The one renderer: training (``Still2Motion.forward_frames``, ``train/fit/fit_motion.py``; differentiable) and
     inference (``render_loop``) both call it. Layers are sampled with zero padding (outside the image is
     transparent), except the back layer of an *opaque* input (its alpha is 1 everywhere), which is edge-padded, so
     moving layers never let transparency in at the borders of a picture.

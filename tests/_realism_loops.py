@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from still2motion import io
-from train.metrics import motion_energy
+from train.evaluate.metrics import motion_energy
 
 SIZE = 24  # frame side in pixels
 

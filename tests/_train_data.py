@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from still2motion import io
 
@@ -62,4 +64,31 @@ def make_prepared_root(root: Path, per_split: dict[str, int] | None = None, size
                           "license": "CC0-1.0" if source == "alpha" else "GPL-2.0-or-later"})
             i += 1
     (root / "manifest.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return root
+
+
+COLORS = [(220, 40, 40, 255), (40, 200, 60, 255), (30, 30, 220, 255)]
+
+
+def circling_square(num_frames: int, width: int = 20, height: int = 16, seed: int = 0) -> list[np.ndarray]:
+    frames = []
+    for t in range(num_frames):
+        phi = 2 * math.pi * t / num_frames
+        x, y = round(8 + 3 * math.cos(phi)), round(6 + 2 * math.sin(phi))
+        frame = np.zeros((height, width, 4), np.uint8)
+        frame[y : y + 4, x : x + 4] = COLORS[seed % len(COLORS)]
+        frame[y + 1, x + 1] = (250, 250, 250, 255)  # a highlight, so the square has inner detail
+        frames.append(frame)
+    return frames
+
+
+def write_circling_root(root: Path, lines: list[dict]) -> Path:
+    """A prepared ROOT: for the i-th manifest line the circling square of seed i as ``ROOT/<split>/<seq>/0000.png ...``,
+    and ``manifest.jsonl`` holding ``lines`` as given."""
+    for i, line in enumerate(lines):
+        folder = root / line["split"] / line["seq"]
+        folder.mkdir(parents=True)
+        for t, frame in enumerate(circling_square(line["n_frames"], seed=i)):
+            Image.fromarray(frame, "RGBA").save(folder / f"{t:04d}.png")
+    (root / "manifest.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     return root

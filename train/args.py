@@ -40,15 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="draws per source per epoch ~ size**P: 1 = the data as it is, 0.5 = square root, 0 = equal")
     g.add_argument("--style_augment", choices=("none", "default", "strong"), default="default",
                    help="colour / outline / blur / pixelate changes and a wider scale+shift on every frame of a clip "
-                        "alike (still2motion/augment.py; 'none' = flip and a small scale/shift only)")
+                        "alike (train/data/augment.py; 'none' = flip and a small scale/shift only)")
 
-    g.add_argument("--squash_augment", type=float, default=1.0,
-                   help="below 1: half of the clips squashed vertically by a factor in [F, 1] (squatter silhouettes; "
-                        "still2motion/data.py 'squash'); not with --motion_targets or --vocab_targets")
-    g.add_argument("--colour_dropout", type=float, default=0.0,
-                   help="share of clips whose motion the generator predicts from the silhouette alone (the input's "
-                        "colours replaced by flat grey under its alpha); it still warps and is scored on the real "
-                        "picture (still2motion only; docs/experiments.md, 'Colour dropout')")
 
     t = p.add_argument_group("optimisation")
     t.add_argument("--train_batch_size", type=int, default=8, help="clips per process per micro-batch")
@@ -89,25 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     lo.add_argument("--energy_pool", type=int, default=1,
                     help="measure the energy term on frames averaged over N x N blocks: coarse motion only (default 1)")
     lo.add_argument("--motion_targets", nargs="+", default=None,
-                    help="fitted motions (train/fit_motion.py or coherent_fit.py; shards read together) to regress onto")
+                    help="fitted motions (train/fit/fit_motion.py or coherent_fit.py; shards read together) to regress onto")
     lo.add_argument("--lambda_motion", type=float, default=1.0, help="coefficient regression (needs --motion_targets)")
-    lo.add_argument("--vocabulary", default=None,
-                    help="a motion table (train/vocabulary.py): the generator scores its entries and predicts a small "
-                         "residual instead of regressing coefficients (an --init_generator lends its U-Net)")
-    lo.add_argument("--vocab_targets", nargs="+", default=None,
-                    help="vocab_oracle.py files of training loops: each loop's best entry and residual (needs "
-                         "--vocabulary)")
-    lo.add_argument("--lambda_vocab", type=float, default=1.0,
-                    help="cross-entropy on the oracle's entry plus L1 on its residual (needs --vocab_targets)")
-    lo.add_argument("--vocab_temperature", type=float, default=0.0,
-                    help="> 0: soft class targets from every entry's fit on every loop the oracle saw "
-                         "(train/vocab_loss.py); 0: the best entry of loops that beat a still frame")
-    lo.add_argument("--loop_kinds", nargs="+", default=None,
-                    help="coherent_fit.py / fit_motion.py files of training loops (shards read together): which "
-                         "loops a warp can follow (train/loop_weights.py)")
-    lo.add_argument("--swap_l1_weight", type=float, default=1.0,
-                    help="scale the reconstruction term of loops no warp follows ('swap' loops, needs --loop_kinds) by "
-                         "this weight in [0, 1]; 1 = every loop alike")
     lo.add_argument("--best_of_k", type=int, default=1, help="noise draws per clip; the best one is trained")
     lo.add_argument("--reversal_invariant", action="store_true",
                     help="still2motion only: score each prediction forwards and played backwards and train the better "
@@ -130,9 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    args = build_parser().parse_args(argv)
+def parse_args(argv: list[str] | None = None, hooks=None) -> argparse.Namespace:
+    """The flags, checked; ``hooks`` (``train/hooks.py``) add and check an experiment's own."""
+    parser = build_parser()
+    if hooks is not None:
+        hooks.add_flags(parser)
+    args = parser.parse_args(argv)
     check_args(args)
+    if hooks is not None:
+        hooks.check(args)
     return args
 
 
@@ -162,29 +144,20 @@ def check_args(args: argparse.Namespace) -> None:
     if args.max_train_time_minutes is not None and args.max_train_time_minutes <= 0:
         raise ConfigError(f"--max_train_time_minutes must be > 0, got {args.max_train_time_minutes}")
     if args.generator != "still2motion":
-        for name in ("num_layers", "num_harmonics", "motion_targets", "vocabulary"):
+        for name in ("num_layers", "num_harmonics", "motion_targets"):
             if getattr(args, name) is not None:
                 raise ConfigError(f"--{name} only applies to --generator still2motion, not {args.generator}")
         if args.reversal_invariant:
             raise ConfigError(f"--reversal_invariant only applies to --generator still2motion, not {args.generator}")
         if args.phase_shifts != 1:
             raise ConfigError(f"--phase_shifts only applies to --generator still2motion, not {args.generator}")
-        if args.colour_dropout:
-            raise ConfigError(f"--colour_dropout only applies to --generator still2motion, not {args.generator}")
     if not 0 <= args.source_balance <= 1:
         raise ConfigError(f"--source_balance must be in [0, 1], got {args.source_balance}")
     if args.phase_shifts < 1:
         raise ConfigError(f"--phase_shifts must be >= 1, got {args.phase_shifts}")
-    if args.phase_shifts > 1 and (args.motion_targets or args.vocabulary):
-        raise ConfigError("--phase_shifts > 1 cannot be combined with --motion_targets or --vocabulary "
+    if args.phase_shifts > 1 and args.motion_targets:
+        raise ConfigError("--phase_shifts > 1 cannot be combined with --motion_targets "
                           "(their targets are anchored at the input frame's own phase)")
-    if not 0 < args.squash_augment <= 1:
-        raise ConfigError(f"--squash_augment must be in (0, 1], got {args.squash_augment}")
-    if args.squash_augment < 1 and (args.motion_targets or args.vocab_targets):
-        raise ConfigError("--squash_augment cannot be combined with --motion_targets or --vocab_targets: a squash "
-                          "has no place in the targets' (flip, scale, shift) transform")
-    if not 0 <= args.colour_dropout <= 1:
-        raise ConfigError(f"--colour_dropout must be in [0, 1], got {args.colour_dropout}")
     if args.energy_floor is not None and not 0 < args.energy_floor <= 1:
         raise ConfigError(f"--energy_floor must be in (0, 1], got {args.energy_floor}")
     if args.energy_ceiling is not None and (args.energy_floor is None or args.energy_ceiling < 1):
@@ -193,18 +166,6 @@ def check_args(args: argparse.Namespace) -> None:
         raise ConfigError(f"--energy_pool must be >= 1, got {args.energy_pool}")
     if args.energy_floor is not None and not args.lambda_energy:
         raise ConfigError("--energy_floor needs --lambda_energy > 0 (it shapes that term)")
-    if not 0 <= args.swap_l1_weight <= 1:
-        raise ConfigError(f"--swap_l1_weight must be in [0, 1], got {args.swap_l1_weight}")
-    if (args.swap_l1_weight != 1) != bool(args.loop_kinds):
-        raise ConfigError("--swap_l1_weight and --loop_kinds go together: the weight needs the files that say which "
-                          "loops swap content, and the files do nothing at weight 1")
-    if args.vocab_temperature < 0:
-        raise ConfigError(f"--vocab_temperature must be >= 0, got {args.vocab_temperature}")
-    if args.vocab_targets and not args.vocabulary:
-        raise ConfigError("--vocab_targets needs --vocabulary (the table the oracle chose from)")
-    if args.vocabulary and args.motion_targets:
-        raise ConfigError("--vocabulary and --motion_targets cannot be combined: a vocabulary model has no "
-                          "coefficients to regress (use --vocab_targets)")
     if args.push_to_hub and not args.hub_model_id:
         raise ConfigError("--push_to_hub needs --hub_model_id")
     if args.report_to not in ("tensorboard", "none"):

@@ -160,7 +160,7 @@ def front_share_prior(masks: torch.Tensor, image: torch.Tensor, max_share: float
     return F.relu(front_share(masks, image) - max_share).mean()
 
 
-# --- regression onto fitted motion targets (train/fit_motion.py) ---
+# --- regression onto fitted motion targets (train/fit/fit_motion.py) ---
 
 
 def anchor_targets(motion: Motion, start: torch.Tensor, num_frames: torch.Tensor) -> Motion:

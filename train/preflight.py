@@ -1,10 +1,10 @@
 """Every check of a training configuration that needs no data: run before an output folder exists or data is read.
 
-``check_config(args)`` raises ``ConfigError`` (a one-line ``ValueError`` naming the flag and its value) for a flag
-combination that could only fail later: a generator config the model refuses (``--block_out_channels 16,32`` with
+``check_config(args, hooks)`` raises ``ConfigError`` (a one-line ``ValueError`` naming the flag and its value) for a
+flag combination that could only fail later: a generator config the model refuses (``--block_out_channels 16,32`` with
 the default ``flow_downsample`` 4), an ``--init_generator`` that is missing or does not match ``--generator`` /
-``--resolution``, a missing ``--data_dir``, ``--motion_targets``, ``--loop_kinds`` file or ``--resume_from_checkpoint``,
-fp16 without a GPU.
+``--resolution``, a missing ``--data_dir``, ``--motion_targets`` file or ``--resume_from_checkpoint``, fp16 without a
+GPU, and whatever the hooks' ``check`` refuses (``train/hooks.py``).
 It resolves ``args.init_generator`` in place (see ``resolve_init_generator``).
 """
 
@@ -18,17 +18,19 @@ import torch
 
 from still2motion.config import DEFAULT_MODEL
 from still2motion.hub import CONFIG_NAME, WEIGHTS_NAME, fetch_file, read_config
-from still2motion.loading import GENERATORS
+from train.evaluate.design_baselines import GENERATORS
 from train.args import ConfigError, check_args, model_config
 from train.checkpointing import resolve_resume
+from train.hooks import Hooks
 
 PACKAGE_PARENT = Path(DEFAULT_MODEL).parents[1]  # the checkout (or site-packages) that holds still2motion/
 ARCHITECTURE_FLAGS = ("model_config", "num_layers", "num_harmonics", "block_out_channels")
 
 
-def check_config(args: argparse.Namespace) -> None:
+def check_config(args: argparse.Namespace, hooks: Hooks) -> None:
     """Raises ``ConfigError`` naming the first flag that cannot work; reads no data and writes nothing."""
     check_args(args)
+    hooks.check(args)
     check_paths(args)
     if args.init_generator:
         args.init_generator = resolve_init_generator(args.init_generator)
@@ -41,23 +43,27 @@ def check_config(args: argparse.Namespace) -> None:
 
 def check_paths(args: argparse.Namespace) -> None:
     data = Path(args.data_dir).expanduser()
-    if data.is_file() and data.suffix != ".s2mpack":  # a compact pack is a file (train/pack.py --compact_pack)
+    if data.is_file() and data.suffix != ".s2mpack":  # a compact pack is a file (train/data/pack.py --compact_pack)
         raise ConfigError(f"--data_dir {args.data_dir}: not a folder or a compact pack (.s2mpack)")
     if not data.exists():
         raise ConfigError(f"--data_dir {args.data_dir}: no such folder")
     out = Path(args.output_dir).expanduser()
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--output_dir {args.output_dir} is a file, not a folder")
-    for flag, paths in (("vocabulary", [args.vocabulary] if args.vocabulary else []), ("vocab_targets", args.vocab_targets or []),
-                        ("motion_targets", args.motion_targets or []), ("loop_kinds", args.loop_kinds or [])):
-        for path in paths:
-            if not Path(path).expanduser().is_file():
-                raise ConfigError(f"--{flag} {path}: no such file")
+    check_files(motion_targets=args.motion_targets or [])
     if args.resume_from_checkpoint and args.resume_from_checkpoint != "latest":
         try:
             resolve_resume(out, args.resume_from_checkpoint)
         except FileNotFoundError as exc:
             raise ConfigError(str(exc)) from None
+
+
+def check_files(**paths: list[str]) -> None:
+    """Raises ``ConfigError`` for the first path of a flag (``flag=[paths]``) that is not a file."""
+    for flag, values in paths.items():
+        for path in values:
+            if not Path(path).expanduser().is_file():
+                raise ConfigError(f"--{flag} {path}: no such file")
 
 
 def resolve_init_generator(value: str) -> str:

@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from still2motion.model import Still2Motion, silhouette_view
+from still2motion.model import Still2Motion
 from still2motion.motion import augment_motion
 from train import losses
 from train.checkpointing import fault_armed
 from train.discriminator import Discriminators
-from train.loop_weights import LoopWeights
-from train.motion_targets import MotionTargets
-from train.vocab_loss import OracleTargets, vocab_loss
+from train.fit.motion_targets import MotionTargets
+from train.hooks import Hooks
 
 
 class TrainingGenerator(nn.Module):
@@ -71,9 +70,7 @@ class Run:
     d_optimizer: torch.optim.Optimizer | None
     noise_dim: int
     targets: MotionTargets | None = None
-    vocab_targets: OracleTargets | None = None
-    loop_weights: LoopWeights | None = None
-    colour_dropout: float = 0.0  # args.colour_dropout (train.py sets it)
+    hooks: Hooks = field(default_factory=Hooks)  # research's seam (train/hooks.py); it may keep its state here
     target_scales: dict = field(default_factory=dict)
     warned_no_start: bool = False
 
@@ -89,13 +86,6 @@ class Forward:
     logs: dict
 
 
-def colour_dropout(image: torch.Tensor, share: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """``image (B, 4, R, R)`` (premultiplied) with the colours of a random ``share`` of its items replaced by flat
-    grey under their alpha, and which items ``(B,)`` were: the silhouette alone, for the motion to be read from."""
-    dropped = torch.rand(image.shape[0], device=image.device) < share
-    return torch.where(dropped[:, None, None, None], silhouette_view(image), image), dropped
-
-
 def gan_weights(args: argparse.Namespace) -> dict[str, float]:
     return {"patch": args.lambda_gan, "temporal": args.lambda_temporal}
 
@@ -106,19 +96,14 @@ def generator_forward(run: Run, batch: dict) -> Forward:
     image, real, phases = batch["input"], batch["targets"], batch["phases"]
     B, k = image.shape[0], args.best_of_k
     noise = torch.randn(k * B, run.noise_dim, device=image.device)
-    classes, vocab_target = None, None
-    if run.vocab_targets is not None:
-        vocab_target = vocab_batch(run, batch, image.device)
-        classes = torch.where(vocab_target[2] > 0, vocab_target[0], -1).repeat(k)
     shifts = args.phase_shifts
     render_phases = phases if shifts == 1 else losses.shifted_phases(phases, shifts)
-    sees, logs = None, {}
-    if run.colour_dropout:
-        sees, dropped = colour_dropout(image, run.colour_dropout)
-        sees = sees.repeat(k, 1, 1, 1)
-        logs["g_colour_dropped"] = dropped.float().mean().item()
+    logs = {}
+    hooked = run.hooks.inputs(run, batch, logs)
+    classes, sees = hooked.get("classes"), hooked.get("sees")
     frames, motion, backwards, vocab = run.generator(
-        image.repeat(k, 1, 1, 1), render_phases.repeat(k, 1), noise, args.reversal_invariant, classes, sees
+        image.repeat(k, 1, 1, 1), render_phases.repeat(k, 1), noise, args.reversal_invariant,
+        None if classes is None else classes.repeat(k), None if sees is None else sees.repeat(k, 1, 1, 1),
     )
     real_k = real.repeat(k, 1, 1, 1, 1)
     if shifts == 1:
@@ -150,15 +135,10 @@ def generator_forward(run: Run, batch: dict) -> Forward:
                                          pool=args.energy_pool, ceiling=args.energy_ceiling)
         regular = regular + args.lambda_energy * energy
         logs["g_energy"] = energy.item()
-    if vocab is not None and vocab_target is not None:  # the scores and residual do not depend on the noise
-        hard, target, weight, soft = vocab_target
-        ce, residual_l1 = vocab_loss(vocab[0][:B], vocab[1][:B], hard if soft is None else soft, target, weight)
-        regular = regular + args.lambda_vocab * (ce + residual_l1)
-        logs.update(g_vocab_ce=ce.item(), g_vocab_residual=residual_l1.item())
-    if run.loop_weights is not None:  # loops no warp can follow teach little but "move less"
-        weight = run.loop_weights.for_seqs(list(batch["seq"])).to(per_sample.device)
-        per_sample = per_sample * weight.repeat(k)
-        logs["g_swap_frac"] = (weight < 1).float().mean().item()
+    extra = run.hooks.loss(run, batch, hooked, None if vocab is None else (vocab[0][:B], vocab[1][:B]), logs)
+    if extra is not None:
+        regular = regular + extra
+    per_sample = run.hooks.weigh(run, batch, per_sample, logs)
     recon, _ = losses.best_of_k(per_sample.view(k, B))
     logs["g_recon"] = recon.item()
     return Forward(image, real, phases, frames[:B], recon, regular, logs)
@@ -191,16 +171,6 @@ def target_motion(run: Run, batch: dict, device):
     if "augment" in batch:  # the clip was flipped / scaled / shifted: move its fitted motion the same way
         motion = augment_motion(motion, torch.as_tensor(batch["augment"]))
     return type(motion)(motion.masks.to(device), motion.affine.to(device), motion.flow.to(device)), known
-
-
-def vocab_batch(run: Run, batch: dict, device):
-    """The oracle's ``(classes, residual, weight, soft)`` for the batch's items, re-anchored and mirrored as they were
-    drawn."""
-    flip = torch.as_tensor(batch["augment"])[:, 0] if "augment" in batch else None
-    start = batch.get("start")
-    num_frames = batch["num_frames"] if start is not None else None
-    return tuple(None if t is None else t.to(device)
-                 for t in run.vocab_targets.batch(list(batch["seq"]), start, num_frames, flip))
 
 
 def _judge(discriminators: nn.Module, out: Forward, fake: torch.Tensor):

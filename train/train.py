@@ -28,20 +28,20 @@ from huggingface_hub import HfApi  # noqa: E402
 from safetensors import SafetensorError  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
-from still2motion.data import collate, open_dataset  # noqa: E402
+from train.data.datasets import collate  # noqa: E402
+from train.data.any_dataset import open_dataset  # noqa: E402
 from still2motion.hub import load_weights  # noqa: E402
-from still2motion.loading import GENERATORS, load_model  # noqa: E402
-from still2motion.model import Still2Motion  # noqa: E402
-from train import checkpointing, model_card, preflight, source_balance, validation  # noqa: E402
+from train.evaluate.design_baselines import GENERATORS, load_generator  # noqa: E402
+from train import checkpointing, preflight, validation  # noqa: E402
+from train.ship import model_card  # noqa: E402
+from train.data import source_balance  # noqa: E402
 from train.args import ConfigError, model_config, parse_args  # noqa: E402
 from train.discriminator import Discriminators  # noqa: E402
 from train.ema import EMA  # noqa: E402
-from train.loop_weights import LoopWeights  # noqa: E402
 from train.losses import group_scales  # noqa: E402
-from train.motion_targets import MotionTargets  # noqa: E402
+from train.fit.motion_targets import MotionTargets  # noqa: E402
+from train.hooks import Hooks  # noqa: E402
 from train.steps import Run, TrainingGenerator, discriminator_step, generator_forward, generator_step  # noqa: E402
-from train.vocab_loss import OracleTargets  # noqa: E402
-from train.vocab_model import with_vocabulary  # noqa: E402
 
 logger = get_logger(__name__, log_level="INFO")
 
@@ -76,12 +76,12 @@ def build_accelerator(args) -> Accelerator:
     return accelerator
 
 
-def build_datasets(args):
+def build_datasets(args, hooks: Hooks):
     """``(train, val or None)``; a user folder's own val split is whatever ``open_dataset`` gives for ``"val"``."""
     kw = {"resolution": args.resolution, "num_targets": args.frames_per_clip, "seed": args.seed}
     try:
         train = open_dataset(args.data_dir, "train", **kw, style_augment=args.style_augment,
-                             squash=args.squash_augment)
+                             **hooks.dataset_options(args))
     except (FileNotFoundError, ValueError) as exc:
         raise ConfigError(f"--data_dir {args.data_dir}: {exc}") from None
     try:
@@ -95,21 +95,16 @@ def build_datasets(args):
     return train, val
 
 
-def build_models(args):
+def build_models(args, hooks: Hooks):
     """``(generator, discriminators or None)``: a fresh generator of ``--generator``, or ``--init_generator``'s
-    (resolved, and checked against ``--generator`` and ``--resolution``, by ``preflight.check_config``)."""
+    (resolved, and checked against ``--generator`` and ``--resolution``, by ``preflight.check_config``), as the
+    hooks leave it."""
+    generator = None
     if args.init_generator:
-        generator = load_model(args.init_generator)
-    elif not args.vocabulary:
+        generator = load_generator(args.init_generator)
+    elif hooks.needs_fresh_generator(args):
         generator = GENERATORS[args.generator](**model_config(args))
-    if args.vocabulary:
-        try:
-            generator = with_vocabulary(args.vocabulary, generator if args.init_generator else None, model_config(args))
-        except ValueError as exc:
-            raise ConfigError(f"--vocabulary {args.vocabulary}: {exc}") from None
-    if args.colour_dropout == 1 and isinstance(generator, Still2Motion):  # every clip: a silhouette model, saved so
-        generator.silhouette_only = True
-        generator._hub_mixin_config["silhouette_only"] = True
+    generator = hooks.build(args, generator)
     generator.train()
     discriminators = None
     if args.lambda_gan > 0 or args.lambda_temporal > 0:
@@ -130,15 +125,7 @@ def build_optimizers(args, generator, discriminators):
     return g_opt, torch.optim.Adam(groups, betas=(0.5, 0.999))
 
 
-def load_targets(args, run: Run, generator) -> None:
-    if args.vocab_targets:
-        try:
-            run.vocab_targets = OracleTargets(args.vocab_targets, generator.vocabulary_size,
-                                             temperature=args.vocab_temperature)
-        except ValueError as exc:
-            raise ConfigError(f"--vocab_targets: {exc}") from None
-        logger.info(f"vocabulary targets: {len(run.vocab_targets)} loops, "
-                    f"{int(run.vocab_targets.weight.sum())} beat static")
+def load_targets(args, run: Run) -> None:
     if args.motion_targets:
         try:
             run.targets = MotionTargets(args.motion_targets)
@@ -146,17 +133,6 @@ def load_targets(args, run: Run, generator) -> None:
             raise ConfigError(f"--motion_targets: {exc}") from None
         run.target_scales = group_scales(run.targets.motion(list(range(len(run.targets)))))
         logger.info(f"motion targets: {len(run.targets)} sequences, group scales {run.target_scales}")
-
-
-def load_loop_weights(args, train_set) -> LoopWeights:
-    try:
-        weights = LoopWeights(args.loop_kinds, args.swap_l1_weight)
-    except (OSError, ValueError, SafetensorError) as exc:
-        raise ConfigError(f"--loop_kinds: {exc}") from None
-    coverage = weights.coverage([seq for seq, _ in source_balance.drawn_meta(train_set)])
-    logger.info(f"--loop_kinds: training draws per kind {coverage}; swap loops' reconstruction weight "
-                f"{args.swap_l1_weight:g}")
-    return weights
 
 
 def export_model(run: Run, ema: EMA | None):
@@ -264,14 +240,14 @@ def push_to_hub(args, folder: Path, step: int) -> None:
     logger.info(f"pushed {folder} to {repo_id}")
 
 
-def prepare(args, accelerator):
+def prepare(args, accelerator, hooks: Hooks):
     """Data, models, optimizers through one ``accelerator.prepare``, targets, EMA, then ``--output_dir`` and the
     resumed state (so that a data error leaves no empty output folder)."""
-    train_set, val = build_datasets(args)
+    train_set, val = build_datasets(args, hooks)
     if args.source_balance != 1:
         train_set = source_balance.balanced(train_set, args.source_balance, args.seed)
         logger.info(f"--source_balance {args.source_balance:g}: draws per epoch {source_balance.source_counts(train_set)}")
-    generator, discriminators = build_models(args)
+    generator, discriminators = build_models(args, hooks)
     g_opt, d_opt = build_optimizers(args, generator, discriminators)
     loader = torch.utils.data.DataLoader(
         train_set, batch_size=args.train_batch_size, shuffle=True, drop_last=len(train_set) >= args.train_batch_size,
@@ -282,11 +258,9 @@ def prepare(args, accelerator):
         wrapped, g_opt, loader = accelerator.prepare(wrapped, g_opt, loader)
     else:
         wrapped, discriminators, g_opt, d_opt, loader = accelerator.prepare(wrapped, discriminators, g_opt, d_opt, loader)
-    run = Run(args, accelerator, wrapped, discriminators, g_opt, d_opt, noise_dim=generator.noise_dim)
-    load_targets(args, run, generator)
-    if args.loop_kinds:
-        run.loop_weights = load_loop_weights(args, train_set)
-    run.colour_dropout = args.colour_dropout
+    run = Run(args, accelerator, wrapped, discriminators, g_opt, d_opt, noise_dim=generator.noise_dim, hooks=hooks)
+    load_targets(args, run)
+    hooks.attach(args, run, train_set)
     ema = EMA(accelerator.unwrap_model(wrapped).generator, args.ema_decay) if args.use_ema else None
     if accelerator.is_main_process:
         Path(args.output_dir).mkdir(parents=True, exist_ok=True)
@@ -341,18 +315,21 @@ def train_loop(run: Run, ema: EMA | None, loader, val, position: dict, started: 
     return step
 
 
-def main(args) -> dict:
+def main(args, hooks: Hooks | None = None) -> dict:
     """Trains; returns ``{"global_step", "output_dir", "generator", "process_index", "num_processes"}``.
+
+    ``hooks`` (``train/hooks.py``) is where ``research/`` changes a run; ``None`` trains as the shipped recipes do.
 
     Raises:
         ConfigError: a configuration that cannot work (``preflight.check_config``), or a ``--data_dir`` without a
             usable training split; both before ``--output_dir`` is created.
     """
     started = time.time()
-    preflight.check_config(args)
+    hooks = Hooks() if hooks is None else hooks
+    preflight.check_config(args, hooks)
     accelerator = build_accelerator(args)
     set_seed(args.seed, device_specific=True)  # noise differs per rank; DDP broadcasts rank 0's initial weights
-    run, ema, loader, val, position = prepare(args, accelerator)
+    run, ema, loader, val, position = prepare(args, accelerator, hooks)
     if args.report_to != "none":
         hparams = {k: v for k, v in vars(args).items() if isinstance(v, (int, float, str, bool)) and k != "hub_token"}
         accelerator.init_trackers("still2motion", config=hparams)  # the token never reaches the logs
@@ -363,10 +340,10 @@ def main(args) -> dict:
             "process_index": accelerator.process_index, "num_processes": accelerator.num_processes}
 
 
-def cli(argv: list[str] | None = None) -> int:
+def cli(argv: list[str] | None = None, hooks: Hooks | None = None) -> int:
     """The script: trains, or prints a configuration error as one line (``train.py: error: ...``) and returns 2."""
     try:
-        main(parse_args(argv))
+        main(parse_args(argv, hooks), hooks)
     except ConfigError as exc:
         print(f"train.py: error: {exc}", file=sys.stderr)
         return 2

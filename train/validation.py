@@ -2,9 +2,9 @@
 
 Each val sequence's frame 0 is animated at the model resolution (``forward_frames`` at the phases ``2 pi t / N`` of
 the real loop's own ``N`` frames, seed 0), made what ``Generator.animate`` returns at the input's own size (8-bit
-frames, frame 0 the input verbatim; so ``first_frame_exact`` reads as in ``train/evaluate.py``), and scored against
-the real loop with ``train.metrics.score_clip``. The
-report has the schema of ``train/evaluate.py``'s ``metrics.json`` (one row, named ``model``), so the model card reads
+frames, frame 0 the input verbatim; so ``first_frame_exact`` reads as in ``train/evaluate/evaluate.py``), and scored against
+the real loop with ``train.evaluate.metrics.score_clip``. The
+report has the schema of ``train/evaluate/evaluate.py``'s ``metrics.json`` (one row, named ``model``), so the model card reads
 either file the same way.
 """
 
@@ -20,8 +20,8 @@ import torch
 
 from still2motion import io
 from still2motion.motion import frame_phases
-from train.eval_report import build_report
-from train.metrics import METRICS, score_clip, score_real
+from train.evaluate.eval_report import build_report
+from train.evaluate.metrics import METRICS, score_clip, score_real
 
 MAX_FRAMES = 32  # longer val loops are scored on their first 32 frames' phases
 

@@ -17,7 +17,7 @@ OMP_NUM_THREADS=1 python train/train.py --generator still2motion --output_dir "$
 wait
 
 # All three designs and both built-in baselines on val, in one evaluate.py run.
-python train/evaluate.py --model "$C/runs/eq_still2motion" --model "$C/runs/eq_pix2pix" --model "$C/runs/eq_stn" \
+python train/evaluate/evaluate.py --model "$C/runs/eq_still2motion" --model "$C/runs/eq_pix2pix" --model "$C/runs/eq_stn" \
     --baseline static --baseline random-motion --motions "$C/motions.safetensors" \
     --data_dir "$C/data" --split val --output_dir eval/equal_budget_val --contact_sheets 12
 

@@ -6,10 +6,10 @@ set -euo pipefail
 C=${STILL2MOTION_CACHE:-$HOME/.cache/still2motion}
 
 # 1. Data: four Debian game-data packages -> $C/data (prepared ROOT) and $C/pack64 (64x64 pack).   ~3.5 min
-python train/prepare_data.py --out "$C/data" --pack "$C/pack64" --pack_resolution 64
+python train/data/prepare_data.py --out "$C/data" --pack "$C/pack64" --pack_resolution 64
 
 # 2. Stage 1: fit every train/val loop's periodic motion (affine + coarse flow + masks) at 32x32.  ~33 min here
-python train/fit_motion.py --data_dir "$C/data" --split train,val --output "$C/motions.safetensors" --steps 120
+python train/fit/fit_motion.py --data_dir "$C/data" --split train,val --output "$C/motions.safetensors" --steps 120
 
 # 3. Stage 2: regress the fitted motion (best of 4 noise draws) + reconstruction + energy matching + small GAN terms.
 FLAGS=(--resolution 64 --train_batch_size 16 --frames_per_clip 4 --best_of_k 4
@@ -52,22 +52,22 @@ OMP_NUM_THREADS=1 python train/train.py --data_dir "$C/data_no_supertux" --outpu
 # 4. Calibrate the amplitude on val (the strength whose median motion ratio is nearest 1: 1.0 -> 0.81, 1.25 -> 0.94),
 #    then evaluate at it: val, test once, and the left-out source (that model is recipe 3b, not continued).
 for S in 1.0 1.25; do
-  python train/evaluate.py --model "$C/runs/v1_k1rev" --data_dir "$C/data" --split val --output_dir "eval/val_s$S" --strength $S
+  python train/evaluate/evaluate.py --model "$C/runs/v1_k1rev" --data_dir "$C/data" --split val --output_dir "eval/val_s$S" --strength $S
 done
 S=1.25
 BASE=(--baseline static --baseline random-motion --motions "$C/motions.safetensors" --contact_sheets 12 --strength $S)
-python train/evaluate.py --model "$C/runs/v1_k1rev" --data_dir "$C/data" --split test --output_dir eval/test "${BASE[@]}"
-python train/evaluate.py --model "$C/runs/loso_supertux" --data_dir "$C/eval_supertux" --split test \
+python train/evaluate/evaluate.py --model "$C/runs/v1_k1rev" --data_dir "$C/data" --split test --output_dir eval/test "${BASE[@]}"
+python train/evaluate/evaluate.py --model "$C/runs/loso_supertux" --data_dir "$C/eval_supertux" --split test \
     --output_dir eval/loso_supertux "${BASE[@]}"
 
 # 5. Ship: weights + motion_scale + a card whose numbers are read from the metrics files (all measured at $S).
-python train/ship.py --run_dir "$C/runs/v1_k1rev" --data_dir "$C/data" --metrics eval/test/metrics.json --motion_scale $S \
+python train/ship/ship.py --run_dir "$C/runs/v1_k1rev" --data_dir "$C/data" --metrics eval/test/metrics.json --motion_scale $S \
     --extra "Validation split (val)=eval/val_s$S/metrics.json" \
     --extra "Leave-one-source-out: recipe 3b (trained without SuperTux, 55 min), evaluated on all 136 SuperTux loops=eval/loso_supertux/metrics.json"
 
 # 6. v2: ten sources (docs/data-sources.md) in one compact pack, then 288 steps from v1 with the energy term at 0.5
-#    (docs/experiments.md, "Levers against the shrink on unseen art"; seed 1 beside it, the two-seed rule).
-python train/prepare_data.py --out "$C/data_v2" --compact_pack "$C/pack64_v2.s2mpack"              # ~15 min
+#    (seed 1 beside it, the two-seed rule).
+python train/data/prepare_data.py --out "$C/data_v2" --compact_pack "$C/pack64_v2.s2mpack"              # ~15 min
 V1=$C/runs/v1_shipped && mkdir -p "$V1"                  # v1 as it was shipped (motion_scale 1.25), from git
 for f in config.json model.safetensors; do git show db06104:still2motion/default_model/$f > "$V1/$f"; done
 for SEED in 0 1; do
@@ -81,40 +81,40 @@ done; wait
 #    then evaluate once: test (best of 4 seeds), unseen-test (blind curves), realism on val (120 loops).
 R=$C/runs/v2_energy05_s0
 for SPLIT in val unseen-val; do
-  python train/evaluate.py --model "$R" --model "$C/runs/v2_energy05_s1" --data_dir "$C/data" --split $SPLIT \
+  python train/evaluate/evaluate.py --model "$R" --model "$C/runs/v2_energy05_s1" --data_dir "$C/data" --split $SPLIT \
       --max_sequences 74 --output_dir "eval/v2_$SPLIT" --seeds 2 --bootstrap 200 --baseline static
 done
 BLIND=(--baseline blind:bob --baseline blind:sway --baseline blind:breathe --amplitudes 0.01,0.02,0.04,0.06,0.1)
-python train/evaluate.py --model "$R" --model "$V1" --data_dir "$C/data" --split test --output_dir eval/v2_test \
+python train/evaluate/evaluate.py --model "$R" --model "$V1" --data_dir "$C/data" --split test --output_dir eval/v2_test \
     --seeds 4 --bootstrap 200 --baseline static
-python train/evaluate.py --model "$R" --model "$V1" --data_dir "$C/data" --split unseen-test \
+python train/evaluate/evaluate.py --model "$R" --model "$V1" --data_dir "$C/data" --split unseen-test \
     --output_dir eval/v2_unseen-test --seeds 4 --bootstrap 200 --baseline static "${BLIND[@]}"
-python train/evaluate.py --model "$R" --model "$V1" --data_dir "$C/data" --split val --output_dir eval/v2_val_realism \
+python train/evaluate/evaluate.py --model "$R" --model "$V1" --data_dir "$C/data" --split val --output_dir eval/v2_val_realism \
     --realism 120 --seeds 2 --bootstrap 200 --baseline static
 
 # 8. Ship v2 (card numbers read from those files; the shipped card adds four --notes lines: what v2 is, v1's data
 #    and licences, its numbers beside v1's) and redraw the README picture.
-python train/ship.py --run_dir "$R" --data_dir "$C/pack64_v2.s2mpack" --metrics eval/v2_test/metrics.json \
+python train/ship/ship.py --run_dir "$R" --data_dir "$C/pack64_v2.s2mpack" --metrics eval/v2_test/metrics.json \
     --extra "Unseen-style test split (SuperTux: not in v2's data; v1, its start, trained on 106 SuperTux loops)=eval/v2_unseen-test/metrics.json" \
     --extra "Validation split (val), with realism=eval/v2_val_realism/metrics.json"
-python train/examples_sheet.py --output docs/examples_default_model.png
+python train/ship/examples_sheet.py --output docs/examples_default_model.png
 
 # 9. v2.1 = v2's weights with the seeds' noise spread at 1.5 (no training). Chosen on the validation splits only: the
 #    smallest tested spread whose unseen-val seed diversity has its 95 % interval above 0.5 (1.25: 0.59 [0.47, 0.71];
-#    1.5: 0.66 [0.55, 0.80]), docs/experiments.md "Noise temperature at inference". Then evaluated once per split at it.
+#    1.5: 0.66 [0.55, 0.80]). Then evaluated once per split at it.
 for NS in 1.25 1.5; do
   for SPLIT in val unseen-val; do
-    python train/evaluate.py --model "$R" --data_dir "$C/data" --split $SPLIT --max_sequences 74 --noise_scale $NS \
+    python train/evaluate/evaluate.py --model "$R" --data_dir "$C/data" --split $SPLIT --max_sequences 74 --noise_scale $NS \
         --output_dir "eval/v21_n${NS}_$SPLIT" --seeds 2 --bootstrap 200 --baseline static --contact_sheets 0
   done
 done
-python train/evaluate.py --model "$R" --data_dir "$C/data" --split test --output_dir eval/v21_test --noise_scale 1.5 \
+python train/evaluate/evaluate.py --model "$R" --data_dir "$C/data" --split test --output_dir eval/v21_test --noise_scale 1.5 \
     --seeds 4 --bootstrap 200 --baseline static
-python train/evaluate.py --model "$R" --data_dir "$C/data" --split unseen-test --output_dir eval/v21_unseen-test \
+python train/evaluate/evaluate.py --model "$R" --data_dir "$C/data" --split unseen-test --output_dir eval/v21_unseen-test \
     --noise_scale 1.5 --seeds 4 --bootstrap 200 --baseline static "${BLIND[@]}"
-python train/evaluate.py --model "$R" --data_dir "$C/data" --split val --output_dir eval/v21_val_realism \
+python train/evaluate/evaluate.py --model "$R" --data_dir "$C/data" --split val --output_dir eval/v21_val_realism \
     --noise_scale 1.5 --realism 120 --seeds 2 --bootstrap 200 --baseline static
-python train/ship.py --run_dir "$R" --data_dir "$C/pack64_v2.s2mpack" --metrics eval/v21_test/metrics.json --noise_scale 1.5 \
+python train/ship/ship.py --run_dir "$R" --data_dir "$C/pack64_v2.s2mpack" --metrics eval/v21_test/metrics.json --noise_scale 1.5 \
     --extra "Unseen-style test split (SuperTux: not in v2's data; v1, its start, trained on 106 SuperTux loops)=eval/v21_unseen-test/metrics.json" \
     --extra "Validation split (val), with realism=eval/v21_val_realism/metrics.json"
-python train/examples_sheet.py --output docs/examples_default_model.png
+python train/ship/examples_sheet.py --output docs/examples_default_model.png

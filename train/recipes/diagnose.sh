@@ -23,13 +23,13 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 mkdir -p "$WORK"
 
 # 1. Fits: each evaluated loop's own motion (the two ceilings, and the kind of loop), and the retrieval bank.
-[ -f "$WORK/today.safetensors" ] || $PY train/fit_motion.py --data_dir "$DATA" --split unseen-val,test \
+[ -f "$WORK/today.safetensors" ] || $PY train/fit/fit_motion.py --data_dir "$DATA" --split unseen-val,test \
     --output "$WORK/today.safetensors"
-[ -f "$WORK/coherent_unseen-val.safetensors" ] || $PY train/coherent_fit.py --data_dir "$DATA" --split unseen-val \
+[ -f "$WORK/coherent_unseen-val.safetensors" ] || $PY train/fit/coherent_fit.py --data_dir "$DATA" --split unseen-val \
     --output "$WORK/coherent_unseen-val.safetensors"
-[ -f "$WORK/coherent_test.safetensors" ] || $PY train/coherent_fit.py --data_dir "$DATA" --split test \
+[ -f "$WORK/coherent_test.safetensors" ] || $PY train/fit/coherent_fit.py --data_dir "$DATA" --split test \
     ${MAX_TEST:+--max_sequences "$MAX_TEST"} --output "$WORK/coherent_test.safetensors"
-[ -f "$WORK/bank.safetensors" ] || $PY train/coherent_fit.py --data_dir "$DATA" --split train --every "$BANK_EVERY" \
+[ -f "$WORK/bank.safetensors" ] || $PY train/fit/coherent_fit.py --data_dir "$DATA" --split train --every "$BANK_EVERY" \
     --output "$WORK/bank.safetensors"
 
 # metrics.json without the per-loop items (the table's numbers, small enough for the repository)
@@ -52,7 +52,7 @@ for split in unseen-val test; do
         unseen-val) SUBSET=(--sources supertux) ;;
         test) SUBSET=(${MAX_TEST:+--max_sequences "$MAX_TEST"}) ;;
     esac
-    $PY train/evaluate.py --model default --seeds 4 --data_dir "$DATA" --split "$split" "${SUBSET[@]}" \
+    $PY train/evaluate/evaluate.py --model default --seeds 4 --data_dir "$DATA" --split "$split" "${SUBSET[@]}" \
         --baseline static --baseline random-motion --motions "$MOTIONS" \
         --baseline retrieval --bank "$WORK/bank.safetensors" \
         --baseline ceiling:today --fits "$WORK/today.safetensors" \
@@ -62,14 +62,14 @@ for split in unseen-val test; do
     slim "$WORK/$split" "$DOCS/diagnose_$split"
 done
 
-# 3. The bundled model re-scored on val without SuperTux (its row-10 numbers in docs/experiments.md included it).
-$PY train/evaluate.py --model default --seeds 4 --data_dir "$DATA" --split val ${MAX_VAL:+--max_sequences "$MAX_VAL"} \
+# 3. The bundled model re-scored on val without SuperTux (its earlier row-10 val numbers included SuperTux).
+$PY train/evaluate/evaluate.py --model default --seeds 4 --data_dir "$DATA" --split val ${MAX_VAL:+--max_sequences "$MAX_VAL"} \
     --baseline static --contact_sheets 0 --output_dir "$WORK/val"
 mkdir -p "$DOCS/diagnose_val"
 slim "$WORK/val" "$DOCS/diagnose_val"
 
 # 4. The bundled model and today's fit ceiling on the whole test split (the subset above holds every 3rd loop).
-$PY train/evaluate.py --model default --seeds 4 --data_dir "$DATA" --split test --baseline static \
+$PY train/evaluate/evaluate.py --model default --seeds 4 --data_dir "$DATA" --split test --baseline static \
     --baseline ceiling:today --fits "$WORK/today.safetensors" --contact_sheets 0 --output_dir "$WORK/test_full"
 mkdir -p "$DOCS/diagnose_test_full"
 slim "$WORK/test_full" "$DOCS/diagnose_test_full"

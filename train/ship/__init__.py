@@ -1,0 +1,1 @@
+"""Shipping a trained generator: the bundled model, its card and the pictures the docs show."""
