@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import os
+import typing
 
-from .baselines import Pix2PixGenerator, STNGenerator
 from .config import resolve_model
-from .generator import Generator
 from .hub import read_config
-from .model import Still2Motion
 
-GENERATORS: dict[str, type[Generator]] = {
-    "still2motion": Still2Motion,
-    "pix2pix": Pix2PixGenerator,
-    "stn": STNGenerator,
-}
+if typing.TYPE_CHECKING:
+    from .generator import Generator
+
+
+def generators() -> dict[str, type[Generator]]:
+    """The generator classes by config.json's ``generator_type`` (imported here: they need torch, which
+    ``load_model`` imports only once config.json has been read, so a missing model fails fast)."""
+    from .baselines import Pix2PixGenerator, STNGenerator
+    from .model import Still2Motion
+
+    return {"still2motion": Still2Motion, "pix2pix": Pix2PixGenerator, "stn": STNGenerator}
+
+
+def __getattr__(name: str):
+    if name == "GENERATORS":  # the table as a module attribute, for train/
+        return generators()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_model(model: str | os.PathLike | None = None, *, map_location: str = "cpu", **hub_kwargs) -> Generator:
@@ -29,7 +39,9 @@ def load_model(model: str | os.PathLike | None = None, *, map_location: str = "c
         FileNotFoundError, ValueError: as ``Still2Motion.from_pretrained``; also an unknown ``generator_type``.
     """
     name = resolve_model(model)
-    kind = read_config(name, **hub_kwargs).get("generator_type", "still2motion")
-    if kind not in GENERATORS:
-        raise ValueError(f"config.json of '{name}': unknown generator_type {kind!r}; known: {', '.join(GENERATORS)}")
-    return GENERATORS[kind].from_pretrained(name, map_location=map_location, **hub_kwargs)
+    config = read_config(name, **hub_kwargs)  # read once: it picks the class and builds the model
+    kind = config.get("generator_type", "still2motion")
+    classes = generators()
+    if kind not in classes:
+        raise ValueError(f"config.json of '{name}': unknown generator_type {kind!r}; known: {', '.join(classes)}")
+    return classes[kind].from_config(name, config, map_location=map_location, **hub_kwargs)

@@ -100,8 +100,8 @@ def test_a_mask_confines_the_motion_byte_exactly(motion):
 
 def test_a_brushed_mask_is_read_from_its_alpha(tmp_path):
     still = _textured()
-    brush = Image.new("RGBA", (32, 24), (0, 0, 0, 0))  # half size: resized to the input
-    brush.paste((255, 0, 0, 255), (12, 10, 22, 18))
+    brush = Image.new("RGBA", (64, 48), (0, 0, 0, 0))  # the input's size (another size is refused)
+    brush.paste((255, 0, 0, 255), (24, 20, 44, 36))
     brush.save(tmp_path / "brush.png")
     frames = _arrays(random_model().animate(still, num_frames=6, motion="shake", mask=tmp_path / "brush.png"))
     painted = np.zeros((48, 64), bool)
@@ -143,7 +143,7 @@ def test_bad_masks_are_one_line_errors(tmp_path, mask, error, match):
 def test_auto_with_a_mask_needs_a_layered_model():
     model = STNGenerator(resolution=32, block_out_channels=(4, 8, 16), num_phases=16, noise_dim=4).eval()
     with pytest.raises(ValueError, match="STNGenerator"):
-        model.animate(_pixel_sprite(), num_frames=4, mask=np.ones((8, 8), bool))
+        model.animate(_pixel_sprite(), num_frames=4, mask=np.ones((48, 40), bool))
 
 
 # issue 22, item 4: a loop keeps moving through its seam
