@@ -110,7 +110,6 @@ class _Progress:
         self.bar = None
         self.timer = None
         self.stop = threading.Event()
-        self.encode_bar = None  # the encoding timer's bar, once shown
 
     def __call__(self, stage: str, done: int, total: int | None) -> None:
         if stage == "render":
@@ -133,9 +132,10 @@ class _Progress:
         bar = None
         while not self.stop.wait(0.25):
             if bar is None and time.monotonic() - start >= PROGRESS_DELAY_S:
-                bar = tqdm(desc=f"encoding {self.label}", bar_format="{desc}: {elapsed}", file=sys.stderr, leave=False)
-                bar.start_t -= time.monotonic() - start  # the timer counts from the start of encoding, not from now
-                self.encode_bar = bar
+                # delay > 0: not drawn until refresh(), once its clock counts from the start of encoding, not from now
+                bar = tqdm(desc=f"encoding {self.label}", bar_format="{desc}: {elapsed}", file=sys.stderr, leave=False,
+                           delay=PROGRESS_DELAY_S)
+                bar.start_t -= time.monotonic() - start
             if bar is not None:
                 bar.refresh()
         if bar is not None:
