@@ -261,3 +261,49 @@ def test_a_masked_region_uncovers_the_filled_background_not_a_hole():
             break
     else:
         raise AssertionError("the disc never left its place")
+
+
+# issue 32, item 6: a mask that moves nothing is said; a mask of another size is refused
+
+
+def test_an_all_black_mask_is_one_warning_line(tmp_path, caplog):
+    still = _textured()
+    Image.new("L", (64, 48), 0).save(tmp_path / "black.png")
+    with caplog.at_level(logging.WARNING, logger="still2motion"):
+        frames = _arrays(random_model().animate(still, num_frames=4, motion="shake", mask=tmp_path / "black.png"))
+    warnings = [r.getMessage() for r in caplog.records if "all black" in r.getMessage()]
+    assert len(warnings) == 1 and "\n" not in warnings[0] and "black.png" in warnings[0], warnings
+    assert all(np.array_equal(f, frames[0]) for f in frames)  # what it warns about: nothing moves
+
+
+def test_the_cli_says_an_all_black_mask_in_one_line(model_dir, still, tmp_path, capsys):
+    from conftest import run_cli
+
+    Image.new("L", (24, 32), 0).save(tmp_path / "black.png")
+    code, _, err = run_cli(["animate", still, "-o", tmp_path / "o.png", "--frames", 4, "--mask", tmp_path / "black.png",
+                            "--model", model_dir], capsys)
+    assert code == 0, err
+    assert err.splitlines() == [f"still2motion: warning: --mask '{tmp_path / 'black.png'}' is all black, so nothing "
+                                "will move (white moves, black stays)"]
+
+
+@pytest.mark.parametrize("mask", ["file", "array"])
+def test_a_mask_of_another_size_is_refused_naming_both_sizes(mask, tmp_path):
+    brush = Image.new("L", (32, 24), 255)
+    brush.save(tmp_path / "half.png")
+    source = tmp_path / "half.png" if mask == "file" else np.asarray(brush)
+    with pytest.raises(ValueError, match=r"mask is 32x24 but 'the image' is 64x48") as info:
+        random_model().animate(_textured(), num_frames=4, motion="shake", mask=source)
+    assert "\n" not in str(info.value)
+
+
+def test_the_cli_refuses_a_mask_of_another_size_before_rendering(model_dir, still, tmp_path, capsys, monkeypatch):
+    from conftest import run_cli
+    from still2motion import io
+
+    Image.new("L", (48, 64), 255).save(tmp_path / "big.png")
+    monkeypatch.setattr(io, "decode_image", lambda *a, **k: pytest.fail("decoded before the mask's size was checked"))
+    code, _, err = run_cli(["animate", still, "-o", tmp_path / "o.png", "--mask", tmp_path / "big.png",
+                            "--model", model_dir], capsys)
+    assert code == 1 and f"--mask is 48x64 but '{still}' is 24x32" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "o.png").exists()
