@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 from collections.abc import Iterator
 
 import numpy as np
