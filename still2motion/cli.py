@@ -151,9 +151,10 @@ class _Notes(logging.Handler):
         self.source: Path | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        if isinstance(record.args, tuple):
-            record.args = tuple(NAMES.get(a, a) if isinstance(a, str) else a for a in record.args)
-        message = record.getMessage()
+        if isinstance(record.args, tuple) and record.args:  # a copy: other handlers see the record as logged
+            message = str(record.msg) % tuple(NAMES.get(a, a) if isinstance(a, str) else a for a in record.args)
+        else:
+            message = record.getMessage()
         if not message.startswith("note:"):
             message = f"warning: {message}"
         where = f"'{self.source}': " if self.source is not None else ""
