@@ -41,15 +41,36 @@ def _written(target: Path, row: Format) -> list[Path]:
     return [target, *(target.with_suffix(suffix) for suffix in row.companions)]
 
 
-def plan_outputs(inputs: list[Path], output: Path, row: Format, *, single: bool = False) -> list[tuple[Path, Path]]:
+def _file_id(path: Path) -> tuple[int, int] | None:
+    # The file itself, whatever the path: a symlink, a hard link or another spelling of it has the same (device, inode).
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def plan_outputs(inputs: list[Path], output: Path, row: Format, *, single: bool = False,
+                 reads: dict[str, str | os.PathLike] | None = None) -> list[tuple[Path, Path]]:
     """``(input, output file)`` pairs: ``output`` itself for a single input, else ``output / (stem + suffix)``.
 
     Two inputs with the same stem (``a.png``, ``a.webp``) get distinct names: the later one is named after its
     suffix too (``a_webp.png``), then numbered. The caller lists renamed outputs.
 
+    Args:
+        inputs: the input files.
+        output: the output file (``single``) or folder.
+        row: the output format.
+        single: one input, one output file.
+        reads: other files the request reads, by what they are (``{"--mask": "tail.png"}``); no output may replace
+            them either.
+
     Raises:
-        ValueError: an output (or a sprite sheet's JSON) would replace one of the inputs.
+        ValueError: an output (or a sprite sheet's JSON) would replace one of the inputs or another file read.
     """
+    protected = {_file_id(p): f"the input '{p}'" for p in inputs}
+    protected.update({_file_id(Path(p)): f"the {what} '{p}'" for what, p in (reads or {}).items()})
+    protected.pop(None, None)
     originals = {p.resolve() for p in inputs}
     plan: list[tuple[Path, Path]] = []
     taken: set[str] = set()  # case-folded names: "A.png" and "a.png" are one file on macOS and Windows
@@ -62,9 +83,10 @@ def plan_outputs(inputs: list[Path], output: Path, row: Format, *, single: bool 
             stem = next(c for c in candidates if (c + row.suffix).casefold() not in taken)
             target = output / f"{stem}{row.suffix}"
         for path in _written(target, row):
-            if path.resolve() in originals:
+            clash = protected.get(_file_id(path)) or (f"the input '{path}'" if path.resolve() in originals else None)
+            if clash is not None:
                 flag = "-o" if single else f"-o '{output}'"
-                raise ValueError(f"{flag} would overwrite the input '{path}'; write to another name or folder")
+                raise ValueError(f"{flag} would overwrite {clash}; write to another name or folder")
         taken.update(p.name.casefold() for p in _written(target, row))
         plan.append((source, target))
     return plan

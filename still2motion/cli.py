@@ -8,6 +8,7 @@ input can get wrong, before it is rendered.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import threading
@@ -19,7 +20,7 @@ from tqdm.auto import tqdm
 from . import config as cfg
 from . import io
 from . import request as rq
-from .batch import collect_inputs, plan_outputs
+from .batch import IMAGE_SUFFIXES, collect_inputs, plan_outputs
 
 EXAMPLES = """examples:
   still2motion animate examples/robot_idle.png -o robot.png          # APNG, 20 frames at 10 fps
@@ -86,12 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=io.FORMAT_NAMES, default=None, metavar="FORMAT",
                    help=f"output format (default: from the output extension, apng for a folder). {formats}")
     p.add_argument("--resample", choices=cfg.RESAMPLE_MODES, default="auto",
-                   help="pixel sampling; auto = nearest for small sprites (<= 128 px) and pixel art (default: auto)")
+                   help="pixel sampling; auto = nearest for pixel art, bilinear otherwise (default: auto)")
     p.add_argument("--motion", default="auto", metavar="NAME",
-                   help="auto (the learned motion) or a preset: breathe, bob, sway, bounce, float, pulse, wiggle, shake, "
-                        "spin; '--motion list' describes them (default: auto)")
+                   help="auto (the learned motion) or a preset; '--motion list' names and describes them (default: auto)")
     p.add_argument("--mask", default=None, metavar="PATH",
-                   help="image of what moves: white moves, black stays (or the painted part of a transparent layer)")
+                   help="image of what moves, the input's size: white moves, black stays (or the painted part of a "
+                        "transparent layer)")
     p.add_argument("--size", type=_size, default=None, metavar="WxH",
                    help="render at this size instead of the input's (default: the input's, or the format's own)")
     for option in io.OPTIONS.values():  # the writer options of the format table, each as --name
@@ -120,23 +121,44 @@ class _Progress:
                 self.bar.close()
         elif stage == "encode" and total is None:
             self.stop.clear()
-            self.timer = threading.Thread(target=self._tick, daemon=True)
+            self.timer = threading.Thread(target=self._tick, args=(time.monotonic(),), daemon=True)
             self.timer.start()
         elif stage == "encode":
             self.stop.set()
             if self.timer is not None:
                 self.timer.join()
 
-    def _tick(self) -> None:
-        start = time.monotonic()
+    def _tick(self, start: float) -> None:
         bar = None
         while not self.stop.wait(0.25):
             if bar is None and time.monotonic() - start >= PROGRESS_DELAY_S:
-                bar = tqdm(desc=f"encoding {self.label}", bar_format="{desc}: {elapsed}", file=sys.stderr, leave=False)
+                # delay > 0: not drawn until refresh(), once its clock counts from the start of encoding, not from now
+                bar = tqdm(desc=f"encoding {self.label}", bar_format="{desc}: {elapsed}", file=sys.stderr, leave=False,
+                           delay=PROGRESS_DELAY_S)
+                bar.start_t -= time.monotonic() - start
             if bar is not None:
                 bar.refresh()
         if bar is not None:
             bar.close()
+
+
+class _Notes(logging.Handler):
+    """The library's warnings and notes, one line each on stderr, naming the input being rendered (``source``) and
+    spelling request fields passed as log arguments (``"size"``, ``"strength"``) as their flags."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.source: Path | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if isinstance(record.args, tuple) and record.args:  # a copy: other handlers see the record as logged
+            message = str(record.msg) % tuple(NAMES.get(a, a) if isinstance(a, str) else a for a in record.args)
+        else:
+            message = record.getMessage()
+        if not message.startswith("note:"):
+            message = f"warning: {message}"
+        where = f"'{self.source}': " if self.source is not None else ""
+        tqdm.write(f"still2motion: {where}{message}", file=sys.stderr)
 
 
 def _request(args) -> rq.Request:
@@ -151,7 +173,21 @@ def _fail(message: str) -> int:
     return 1
 
 
-def animate_command(args) -> int:
+def _check_folder_output(output: Path, text: str) -> None:
+    if output.exists() and not output.is_dir():
+        raise ValueError(f"-o '{output}' must be a folder for several inputs, but it is a file")
+    if not output.exists() and not text.endswith(("/", os.sep)) and output.suffix.lower() in _OUTPUT_SUFFIXES:
+        raise ValueError(
+            f"-o '{output}' names a file, but several inputs (or a folder) write a folder of animations; name a "
+            f"folder (-o '{output.with_suffix('')}/') and choose the format with --format"
+        )
+
+
+# File extensions a folder output may not end in (it would look like one animation): inputs' and outputs'.
+_OUTPUT_SUFFIXES = {*IMAGE_SUFFIXES, *(ext for f in io.FORMATS.values() for ext in (*f.extensions, *f.companions))}
+
+
+def animate_command(args, notes: _Notes | None = None) -> int:
     try:
         inputs = collect_inputs(args.inputs)
         output = Path(args.output)
@@ -159,14 +195,10 @@ def animate_command(args) -> int:
         if not folder and output.is_dir():
             raise ValueError(f"-o '{output}' is a folder; name the output file, or write '{output}/' to write into it")
         if folder:
-            if output.exists() and not output.is_dir():
-                raise ValueError(f"-o '{output}' must be a folder for several inputs, but it is a file")
-            request = rq.check(_request(args), names=NAMES)
-            plan = plan_outputs(inputs, output, io.FORMATS[request.format])
-        else:
-            request = rq.check(_request(args), output=output, names=NAMES)
-            io.check_output_path(output)
-            plan = plan_outputs(inputs, output, io.FORMATS[request.format], single=True)
+            _check_folder_output(output, args.output)
+        request = rq.check(_request(args), output=None if folder else output, names=NAMES)
+        reads = {"--mask": args.mask} if args.mask is not None else {}  # files the request reads besides the inputs
+        plan = plan_outputs(inputs, output, io.FORMATS[request.format], single=not folder, reads=reads)
         model = load_model(args.model)
     except (ValueError, TypeError, OSError, ImportError) as exc:
         return _fail(str(exc))
@@ -180,17 +212,23 @@ def animate_command(args) -> int:
     failed = 0
     bar = tqdm(plan, desc="animating", unit="image", disable=None if len(plan) > 1 else True, file=sys.stderr)
     for source, target in bar:
+        if notes is not None:
+            notes.source = source
         try:
             result = rq.run(model, source, target, request, progress=_Progress(source.name), names=NAMES)
         except (ValueError, TypeError, OSError, ImportError) as exc:
             failed += 1
             tqdm.write(f"still2motion: error: {exc}", file=sys.stderr)
             continue
+        finally:
+            if notes is not None:
+                notes.source = None
         if result.input_frames > 1:
             tqdm.write(f"note: '{source}' is animated ({result.input_frames} frames); animated its first frame",
                        file=sys.stderr)
         if not folder:
-            print(f"wrote {result.path} ({request.num_frames} frames at {request.fps:g} fps, {request.format})")
+            frames = f"{request.num_frames} frame{'s' if request.num_frames != 1 else ''}"
+            print(f"wrote {result.path} ({frames} at {request.fps:g} fps, {request.format})")
     if not folder:
         return 1 if failed else 0
     print(f"wrote {len(plan) - failed} of {len(plan)} animations to {output}/ ({request.format}); {failed} failed")
@@ -222,11 +260,16 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed its one line (or --help)
         return int(exc.code or 0)
+    notes = _Notes()
+    package_logger = logging.getLogger(__package__)
+    package_logger.addHandler(notes)
     try:
-        return animate_command(args)
+        return animate_command(args, notes)
     except KeyboardInterrupt:  # temporary files are removed on the way out (io/atomic.py)
         print("\nstill2motion: interrupted", file=sys.stderr)
         return 130
+    finally:
+        package_logger.removeHandler(notes)
 
 
 if __name__ == "__main__":

@@ -90,37 +90,3 @@ def check_choice(name: str, value, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
     return value
-
-
-def check_request(num_frames, fps, strength, resample) -> tuple[int, float, float, str]:
-    """Validates the common ``animate`` arguments against the limits; returns them normalised."""
-    num_frames = check_int("num_frames", num_frames, 1, int(limit("max_frames")))
-    fps = check_float("fps", fps, 0.0, limit("max_fps"), low_inclusive=False)
-    strength = check_float("strength", strength, 0.0, limit("max_strength"))
-    resample = check_choice("resample", resample, RESAMPLE_MODES)
-    return num_frames, fps, strength, resample
-
-
-def check_output_size(size, source: str | os.PathLike | None = None, num_frames: int | None = None) -> tuple[int, int]:
-    """Returns ``size`` ``(width, height)`` as ints, or raises a one-line error if it is over ``max_output_pixels``
-    (or, given ``num_frames``, if the whole loop is over ``max_total_pixels``).
-
-    ``source`` names the input when the output takes its size, so the message says which file is too large.
-    """
-    if not isinstance(size, (tuple, list)) or len(size) != 2:
-        raise TypeError(f"size must be (width, height), got {size!r}")
-    w, h = check_int("size width", size[0], 1), check_int("size height", size[1], 1)
-    max_pixels = int(limit("max_output_pixels"))
-    if w * h > max_pixels:
-        what = f"'{source}' is" if source is not None else "size"
-        raise ValueError(
-            f"{what} {w}x{h} = {w * h} pixels, more than the output limit of {max_pixels} "
-            f"(${LIMIT_ENV['max_output_pixels']}); render it smaller"
-        )
-    max_total = int(limit("max_total_pixels"))
-    if num_frames is not None and num_frames * w * h > max_total:
-        raise ValueError(
-            f"{num_frames} frames of {w}x{h} = {num_frames * w * h} pixels, more than the limit of {max_total} "
-            f"(${LIMIT_ENV['max_total_pixels']}); ask for fewer frames or a smaller size"
-        )
-    return (w, h)

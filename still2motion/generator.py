@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 from collections.abc import Iterator
 
 import numpy as np
@@ -17,6 +16,7 @@ from PIL import Image
 
 from . import config as cfg
 from . import io, presets
+from .checks import Progress, Request, Still, check, load
 from .hub import load_weights, read_config, validate_config
 from .motion import Motion
 from .rendering import render_motion
@@ -55,6 +55,12 @@ class Generator(torch.nn.Module):
                 a Hub id that is not available offline.
         """
         config = read_config(pretrained_model_name_or_path, **hub_kwargs)
+        return cls.from_config(pretrained_model_name_or_path, config, map_location=map_location, **hub_kwargs)
+
+    @classmethod
+    def from_config(cls, pretrained_model_name_or_path: str | os.PathLike, config: dict, *, map_location: str = "cpu",
+                    **hub_kwargs):
+        """`from_pretrained` with config.json already read (``load_model`` reads it once to pick the class)."""
         validate_config(cls, config, source=f"config.json of '{pretrained_model_name_or_path}'")
         model = cls(**config)
         load_weights(model, pretrained_model_name_or_path, map_location=map_location, **hub_kwargs)
@@ -173,12 +179,46 @@ class Generator(torch.nn.Module):
             keep_framing=framing,
         )
 
-    def sample_noise(self, seed: int | None, batch_size: int = 1) -> torch.Tensor:
-        """The noise vector ``z`` for a seed: ``(B, noise_dim)``; ``None`` draws a random seed."""
-        if seed is None:
-            seed = random.SystemRandom().randrange(2**31)
+    def sample_noise(self, seed: int, batch_size: int = 1) -> torch.Tensor:
+        """The noise vector ``z`` for a seed: ``(B, noise_dim)`` (a request's checks draw a seed for ``None``)."""
         gen = torch.Generator().manual_seed(int(seed))
         return torch.randn(batch_size, self.noise_dim, generator=gen)
+
+    @torch.no_grad()
+    def render_request(self, still: Still, request: Request, *, progress: Progress | None = None
+                       ) -> tuple[io.Animation, int]:
+        """Decodes a loaded still and renders a checked request (``checks.check``, ``checks.load``): the animation and
+        the input's frame count (> 1: an animated file). Frame 0 is the decoded input, verbatim, when the output has
+        the input's size."""
+        read = io.decode_image(still.loaded, max_pixels=int(cfg.limit("max_input_pixels")))
+        image = read.image
+        mode = io.auto_resample(image) if request.resample == "auto" else request.resample
+        canvas, box = io.letterbox(image, self.resolution)  # the data loader's rule: training and inference agree
+        device = next(self.parameters()).device
+        frames = self.frames_for(
+            io.to_tensor(canvas)[None].to(device),
+            io.to_tensor(image)[None].to(device),
+            box,
+            motion=request.motion,
+            front=request.mask,  # (H, W) at the input's size (checks.load compared the sizes)
+            original=np.asarray(image),  # at the input's size, transparent pixels keep their bytes
+            num_frames=request.num_frames,
+            strength=request.strength,
+            noise=self.sample_noise(request.seed).to(device),
+            mode=mode,
+            out_size=still.out_size,
+            has_alpha=image.getextrema()[3][0] < 255,
+            hard_layers=mode == "nearest",  # pixel art keeps its exact palette; other images get soft layer seams
+        )
+        images = []
+        for frame in frames:
+            images.append(Image.fromarray(frame, "RGBA"))
+            if progress is not None:
+                progress("render", len(images), request.num_frames)
+        if still.out_size == image.size:
+            images[0] = image.copy()  # frame 0 is the input, verbatim
+        anim = io.Animation(frames=images, durations_ms=io.durations_for(request.num_frames, request.fps), fps=request.fps)
+        return anim, read.n_frames
 
     @torch.no_grad()
     def animate(
@@ -202,14 +242,14 @@ class Generator(torch.nn.Module):
             fps: frames per second (> 0); durations are whole milliseconds summing to ``round(1000 * num_frames / fps)``.
             strength: scales the motion; 0 gives the still image back.
             seed: chooses among the motions the model can make; ``None`` picks a random one.
-            resample: ``"nearest"`` (keeps pixel art crisp), ``"bilinear"`` or ``"auto"`` (nearest for small
-                images, longer side <= 128, and for pixel art; see ``io.auto_resample``).
+            resample: ``"nearest"`` (keeps pixel art crisp), ``"bilinear"`` or ``"auto"`` (nearest for pixel art,
+                bilinear for anything else at any size; see ``io.auto_resample``).
             size: ``(width, height)`` to render at; ``None`` keeps the input's size (then frame 0 is the input,
                 byte for byte). Another aspect ratio than the input's stretches it.
-            motion: ``"auto"`` (the learned motion) or a preset of ``presets.PRESET_NAMES`` (breathe, bob, sway,
-                bounce, float, pulse, wiggle, shake, spin): a hand-built loop that needs no network forward.
+            motion: ``"auto"`` (the learned motion) or a name of ``presets.PRESET_NAMES``: a hand-built loop that
+                needs no network forward.
             mask: what moves, for any motion: a path, a PIL image or an array (white moves, black stays, grey is a
-                soft edge; a mask with transparency is read from its alpha), resized to the input. The masked region
+                soft edge; a mask with transparency is read from its alpha) of the input's size. The masked region
                 moves over the rest, which stays: pixels the motion never reaches keep the input's bytes.
 
         Returns:
@@ -217,11 +257,10 @@ class Generator(torch.nn.Module):
 
         Raises:
             FileNotFoundError: ``image`` path does not exist.
-            ValueError: unreadable or too large image or mask, an unknown motion, or an argument out of range.
+            ValueError: unreadable or too large image or mask, a mask of another size than the image, an unknown
+                motion, or an argument out of range.
             TypeError: an argument of the wrong type.
         """
-        from . import request as rq  # the request path is above the model: imported when used, never a cycle
-
-        req = rq.Request(num_frames=num_frames, fps=fps, strength=strength, seed=seed, resample=resample, size=size,
-                         motion=motion, mask=mask)
-        return rq.animate(self, image, req)
+        request = check(Request(num_frames=num_frames, fps=fps, strength=strength, seed=seed, resample=resample,
+                                size=size, motion=motion, mask=mask))
+        return self.render_request(load(image, request), request)[0]

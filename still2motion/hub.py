@@ -11,15 +11,19 @@ import inspect
 import json
 import logging
 import os
+import socket
+import threading
 import types
 import typing
+import urllib.parse
 from pathlib import Path
 
-import torch
 from huggingface_hub import constants, hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 from safetensors import SafetensorError
-from safetensors.torch import load_file
+
+if typing.TYPE_CHECKING:
+    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -47,14 +51,49 @@ def fetch_file(model_id: str | os.PathLike, filename: str, **hub_kwargs) -> Path
         raise FileNotFoundError(f"model '{model_id}' is not a folder holding {CONFIG_NAME} and {WEIGHTS_NAME}")
     if not _looks_like_repo_id(str(model_id)):
         raise FileNotFoundError(f"model '{model_id}' is neither a local folder nor a Hub repo id like 'owner/name'")
+    offline = constants.HF_HUB_OFFLINE or hub_kwargs.get("local_files_only") or not hub_reachable()
+    if offline:  # the cache only: no request, so no retries (huggingface_hub retries 5 times over ~25 s)
+        hub_kwargs = {**hub_kwargs, "local_files_only": True}
     try:
         return Path(hf_hub_download(repo_id=str(model_id), filename=filename, **hub_kwargs))
     except (LocalEntryNotFoundError, EntryNotFoundError, HfHubHTTPError, OSError) as exc:
-        if constants.HF_HUB_OFFLINE or isinstance(exc, LocalEntryNotFoundError):
+        if offline or isinstance(exc, LocalEntryNotFoundError):
+            why = "offline (HF_HUB_OFFLINE)" if constants.HF_HUB_OFFLINE else f"offline ({_hub_host()[0]} cannot be reached)"
             raise ValueError(
-                f"model '{model_id}' is not available offline: {filename} is not in the local Hugging Face cache"
+                f"model '{model_id}' is not available {why}: {filename} is not in the local Hugging Face cache"
             ) from None
         raise ValueError(f"cannot download {filename} of model '{model_id}': {str(exc).splitlines()[0]}") from None
+
+
+HUB_PROBE_S = 1.0  # how long to wait for a connection to the Hub before treating this machine as offline
+
+
+def _hub_host() -> tuple[str, int]:
+    url = urllib.parse.urlsplit(constants.ENDPOINT)
+    return url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80)
+
+
+def hub_reachable(timeout: float = HUB_PROBE_S) -> bool:
+    """Whether a TCP connection to the Hub (``$HF_ENDPOINT``) opens within ``timeout`` seconds: one try, no retries.
+
+    The name lookup may hang longer than a socket timeout, so the probe runs on a daemon thread and is abandoned
+    after ``timeout``. Behind a proxy (``$HTTPS_PROXY``, ...) the Hub cannot be probed directly: it counts as reachable.
+    """
+    if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection(_hub_host(), timeout=timeout).close()
+            result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(result and result[0])
 
 
 def _looks_like_repo_id(name: str) -> bool:
@@ -119,8 +158,9 @@ def validate_config(cls: type, config: dict, source: str = "config.json") -> Non
             raise ValueError(f"{source}: key {name!r} must be {annotation}, got {value!r}")
 
 
-def load_weights(model: torch.nn.Module, model_id: str | os.PathLike, map_location: str = "cpu", **hub_kwargs) -> None:
+def load_weights(model: "torch.nn.Module", model_id: str | os.PathLike, map_location: str = "cpu", **hub_kwargs) -> None:
     """Loads model.safetensors into ``model``, strictly: every weight present, none extra, shapes equal."""
+    from safetensors.torch import load_file  # torch, imported once a model is built: config.json is read without it
     path = fetch_file(model_id, WEIGHTS_NAME, **hub_kwargs)
     try:
         state = load_file(str(path), device=str(map_location))

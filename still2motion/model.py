@@ -205,7 +205,7 @@ class Still2Motion(
         noise = image.new_zeros(image.shape[0], self.noise_dim) if noise is None else noise
         return self.vocab_head(bottleneck.mean(dim=(2, 3)), image, noise, classes)
 
-    def sample_noise(self, seed: int | None, batch_size: int = 1) -> torch.Tensor:
+    def sample_noise(self, seed: int, batch_size: int = 1) -> torch.Tensor:
         """The noise for a seed (standard deviation ``noise_scale``); with a vocabulary, seed 0 is zero noise: the most
         likely motion."""
         if self.vocabulary_size and seed == 0:

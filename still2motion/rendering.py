@@ -30,7 +30,7 @@ def _note_small_motion(peak: float, box: Box, canvas_size: int, out_size: tuple[
     if 0 < px < 1:
         logger.warning(
             "note: at %dx%d the motion moves pixels by at most %.2f px, so it barely shows; render larger "
-            "(size) or raise strength", out_size[0], out_size[1], px,
+            "(%s) or raise %s", out_size[0], out_size[1], px, "size", "strength",  # the CLI spells these as its flags
         )
 
 

@@ -9,7 +9,7 @@ import importlib
 from .animation import Animation, check_options, durations_for
 from .atomic import atomic_output, check_output_path, output_mode
 from .formats import (DEFAULT_OPTIMIZE, EXTENSIONS, FORMAT_NAMES, FORMATS, GIF_MAX_FPS, OPTIMIZE_LEVELS, OPTIONS, SHEET_JSON,
-                      Format, Option, fit_size, format_from_path, get_format, render_size)
+                      Format, Option, check_companions, fit_size, format_from_path, get_format, render_size)
 from .letterbox import Box, letterbox, letterbox_box, letterbox_resample, resize_rgba
 from .modes import to_rgba
 from .read import (DEFAULT_MAX_FRAMES, DEFAULT_MAX_PIXELS, Loaded, decode_image, load_image, read_animation,
@@ -43,7 +43,7 @@ def __getattr__(name: str):
 __all__ = [
     "Animation", "AnimationData", "Box", "DEFAULT_MAX_FRAMES", "DEFAULT_MAX_PIXELS", "DEFAULT_OPTIMIZE", "EXTENSIONS",
     "FORMATS", "FORMAT_NAMES", "Format", "GIF_ALPHA_THRESHOLD", "GIF_MAX_FPS", "LINE_LIMITS", "LineLimits", "Loaded",
-    "OPTIMIZE_LEVELS", "OPTIONS", "Option", "ReadResult", "atomic_output", "auto_resample", "check_options", "check_output_path",
+    "OPTIMIZE_LEVELS", "OPTIONS", "Option", "ReadResult", "atomic_output", "auto_resample", "check_companions", "check_options", "check_output_path",
     "decode_image", "durations_for", "encode_apng", "encode_line", "fit_size", "format_from_path", "from_tensor",
     "get_format", "gif_delays", "is_pixel_art", "letterbox", "letterbox_box", "letterbox_resample", "line_loops",
     "line_size", "load_image", "output_mode", "read_animation", "read_image", "read_size", "render_size",

@@ -12,7 +12,7 @@ from pathlib import Path
 from PIL import Image
 
 from .atomic import check_output_path
-from .formats import FORMATS, Format, format_from_path
+from .formats import FORMATS, Format, check_companions, format_from_path
 
 logger = logging.getLogger(__name__)
 
@@ -76,12 +76,14 @@ class Animation:
             The written path (the PNG for a sprite sheet).
 
         Raises:
-            ValueError: unknown format or option, a limit the format cannot meet, more than ``max_bytes``, or an
+            ValueError: unknown format or option, a path named like a companion file (``a.json`` for a sprite
+                sheet: name the PNG), a limit the format cannot meet, more than ``max_bytes``, or an
                 unwritable path (nothing is left behind).
             FileNotFoundError: the output folder does not exist.
         """
         row = FORMATS[format_from_path(path, format)]
         check_options(row, options)
+        check_companions(path, row)  # here, not in the writer: a staged write would name the temporary path
         path = check_output_path(path)
         if max_bytes is not None:
             return self._save_limited(path, row, max_bytes, options)

@@ -9,8 +9,12 @@ stands on its own. The optional lossless pass is oxipng, which keeps all frames 
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -75,6 +79,48 @@ def _delay(ms: int) -> tuple[int, int]:
     raise ValueError(f"frame duration {ms} ms cannot be stored in an APNG")
 
 
+# The child: options as JSON in argv, the APNG on stdin, the smaller APNG on stdout. It ignores SIGINT (Ctrl-C reaches
+# the whole process group): the parent decides, and kills it.
+_OXIPNG_CHILD = (
+    "import json, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); import oxipng; "
+    "sys.stdout.buffer.write(oxipng.optimize_from_memory(sys.stdin.buffer.read(), **json.loads(sys.argv[1])))"
+)
+_WAIT_SLICE_S = 0.1  # how often the parent wakes while it waits for the child: Ctrl-C is answered within this
+
+
+def _oxipng_command(options: dict) -> list[str]:
+    return [sys.executable, "-c", _OXIPNG_CHILD, json.dumps(options)]
+
+
+def _oxipng_in_child(data: bytes, options: dict) -> bytes:
+    """``oxipng.optimize_from_memory`` in a child process, the parent waiting in short slices.
+
+    oxipng holds the GIL for the whole compression (a minute on a large image), so in this process neither Ctrl-C
+    nor the progress thread could run meanwhile. A child started with ``subprocess`` (exec, never a bare fork: PyAV
+    and other threads make a fork unsafe) leaves the GIL free; on any exception, KeyboardInterrupt included, it is
+    killed and nothing is written.
+    """
+    with tempfile.TemporaryFile() as source:  # a file, not a pipe: communicate() resumes reading, never writing
+        source.write(data)
+        source.seek(0)
+        child = subprocess.Popen(_oxipng_command(options), stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        while True:
+            try:
+                out, err = child.communicate(timeout=_WAIT_SLICE_S)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+    except BaseException:
+        child.kill()
+        child.communicate()
+        raise
+    if child.returncode != 0:
+        lines = err.decode(errors="replace").strip().splitlines()
+        raise RuntimeError(lines[-1] if lines else f"the oxipng process exited with {child.returncode}")
+    return out
+
+
 def count_apng_frames(data: bytes) -> int:
     """Number of fcTL chunks, i.e. animation frames, in APNG bytes."""
     return sum(chunk.type == b"fcTL" for chunk in iter_chunks(data))
@@ -105,10 +151,13 @@ def encode_apng(
         animation.append(apng.PNG.from_bytes(buf.getvalue()), delay=num, delay_den=den, depose_op=0, blend_op=0)
     data = animation.to_bytes()
     if oxipng_options is not None:
-        import oxipng  # only when optimising: it is a Rust extension that takes a while to load
-
         try:
-            smaller = oxipng.optimize_from_memory(data, **oxipng_options)
+            if effort_level(optimize) == "max":
+                smaller = _oxipng_in_child(data, oxipng_options)
+            else:
+                import oxipng  # only when optimising: it is a Rust extension that takes a while to load
+
+                smaller = oxipng.optimize_from_memory(data, **oxipng_options)
         except Exception as exc:  # oxipng raises its own PngError; a failed optimisation is not fatal
             logger.warning("oxipng failed (%s); keeping the unoptimised APNG", exc)
         else:
@@ -136,7 +185,8 @@ def write_apng(
         path: output file.
         loop: number of plays; 0 = forever.
         optimize: lossless effort, ``"none"``, ``"fast"`` (default: oxipng on small animations only) or ``"max"``
-            (oxipng level 2 always; can take many times the render on large images). All frames are kept (verified).
+            (oxipng level 2 always, in a child process so Ctrl-C stops it at once; can take many times the render on
+            large images). All frames are kept (verified).
 
     Returns:
         ``path`` as a ``Path``.

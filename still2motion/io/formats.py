@@ -164,7 +164,7 @@ FORMATS: dict[str, Format] = {
                      "in one folder of the project"),
         Format("telegram", "Telegram video sticker (WebM)", (".webm",), "telegram:write_telegram", "video/webm",
                context=("fps",), fit=(512, 512), max_fps=30.0, max_loop_ms=3000, requires=("av", "telegram"),
-               download_suffix="_telegram.webm",
+               by_extension=True, download_suffix="_telegram.webm",
                notes="Telegram video sticker: VP9 + alpha WebM, longer side 512, <= 3 s, <= 30 fps, no audio, <= 256 KB"),
         Format("telegram-emoji", "Telegram video emoji (100×100 WebM)", (".webm",), "telegram:write_telegram",
                "video/webm", context=("fps",), fixed={"emoji": True}, fit=(100, 100), max_fps=30.0, max_loop_ms=3000,
@@ -208,6 +208,21 @@ def format_from_path(path: str | os.PathLike, format: str | None = None, *, form
             f"{', '.join(EXTENSIONS)} or choose with {format_name} ({', '.join(FORMATS)})"
         )
     return EXTENSIONS[suffix]
+
+
+def check_companions(path: str | os.PathLike, row: Format) -> None:
+    """Refuses an output named like one of the files the format writes beside it (``a.json`` for a sprite sheet).
+
+    Raises:
+        ValueError: naming ``path`` and the name that works.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix in row.companions:
+        main = Path(path).with_suffix(row.suffix)
+        raise ValueError(
+            f"output '{path}' would be the {suffix} file the {row.name} format writes beside its {row.suffix}; "
+            f"name the {row.suffix} ('{main}') and '{main.with_suffix(suffix).name}' is written beside it"
+        )
 
 
 def fit_size(width: int, height: int, box: tuple[int, int]) -> tuple[int, int]:

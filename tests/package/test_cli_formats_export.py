@@ -49,9 +49,14 @@ def test_missing_pyav_names_the_extra(still, tmp_path, capsys, monkeypatch):
     assert _outputs(tmp_path) == []
 
 
-def test_webm_needs_the_format_named(still, tmp_path, capsys):
-    code, _, err = run_cli(["animate", still, "-o", tmp_path / "s.webm"], capsys)
-    assert code == 1 and "cannot tell the format of" in err and "telegram" in err
+def test_webm_is_a_telegram_sticker(model_dir, still, tmp_path, capsys):
+    # issue 32, item 10: README lists .webm for Telegram, so -o s.webm alone picks it
+    code, out, err = run_cli(["animate", still, "-o", tmp_path / "s.webm", "--frames", 4, "--fps", 8,
+                              "--model", model_dir], capsys)
+    assert code == 0, err
+    frames, info = read_telegram(tmp_path / "s.webm")
+    assert (info["codec"], (info["width"], info["height"]), len(frames)) == ("vp9", (384, 512), 4)
+    assert "telegram)" in out
 
 
 def test_godot_writes_png_and_tres_next_to_it(model_dir, still, tmp_path, capsys):

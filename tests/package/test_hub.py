@@ -1,6 +1,7 @@
 """Saving, strict loading and pushing with the Hub mixin, on randomised weights."""
 
 import json
+import os
 import re
 from unittest import mock
 
@@ -202,3 +203,59 @@ def test_config_saved_before_motion_scale_loads_with_scale_one(saved):
     assert Still2Motion.from_pretrained(path).motion_scale == 1.0
     with pytest.raises(ValueError, match="motion_scale"):
         Still2Motion(motion_scale=0.0)
+
+
+# issue 32, item 8: a Hub id with no network is one line at once, not five retries over 25 s
+
+
+@pytest.mark.parametrize("offline_flag", [False, True])
+def test_a_hub_id_without_network_fails_in_one_line_without_retries(offline_flag, tmp_path, capsys, monkeypatch):
+    import socket
+
+    from huggingface_hub import constants
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    from still2motion import cli, hub
+
+    probes, downloads = [], []
+
+    def no_network(address, timeout=None):
+        probes.append(address)
+        raise OSError("Name or service not known")
+
+    def download(**kwargs):  # the cache holds nothing; any request that would use the network fails the test
+        downloads.append(kwargs)
+        if not kwargs.get("local_files_only"):
+            pytest.fail("a network download was attempted (it would retry for ~25 s)")
+        raise LocalEntryNotFoundError("not in the cache")
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", offline_flag)
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(hub, "hf_hub_download", download)
+    still = tmp_path / "still.png"
+    sprite(24, 32).save(still)
+    code = cli.main(["animate", str(still), "-o", str(tmp_path / "out.png"), "--model", "someone/missing"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "'someone/missing' is not available offline" in err and "not in the local Hugging Face cache" in err
+    assert ("HF_HUB_OFFLINE" in err) == offline_flag and ("huggingface.co cannot be reached" in err) != offline_flag
+    assert len(probes) == (0 if offline_flag else 1) and len(downloads) == 1  # one probe, one cache look-up
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_the_offline_error_comes_before_torch_is_imported(tmp_path):
+    """The CLI's --model check reads config.json without importing torch (3 s of the 4 s this error took)."""
+    import subprocess
+    import sys
+
+    still = tmp_path / "still.png"
+    sprite(24, 32).save(still)
+    code = ("import sys, runpy; sys.argv = ['still2motion', 'animate', sys.argv[1], '-o', sys.argv[2], '--model', "
+            "'someone/missing']\ntry:\n    runpy.run_module('still2motion', run_name='__main__')\nexcept SystemExit as e:\n"
+            "    print('torch' in sys.modules, e.code)")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-c", code, str(still), str(tmp_path / "o.png")], capture_output=True,
+                         text=True, env=env, timeout=120)
+    assert out.stdout.split() == ["False", "1"], out

@@ -88,12 +88,13 @@ def test_is_pixel_art():
     assert not is_pixel_art(soft)
 
 
-def test_auto_resample_is_nearest_for_small_images_and_pixel_art():
+def test_auto_resample_is_nearest_for_pixel_art_only():
     from still2motion.io import auto_resample
 
     rng = np.random.default_rng(0)
     noisy = lambda side: rng.integers(0, 256, (side, side, 4), dtype=np.uint8)  # noqa: E731 - many colours, soft alpha
-    assert auto_resample(noisy(128)) == "nearest"  # small: moved at native size, never resampled
+    assert auto_resample(noisy(32)) == "bilinear"  # small but not pixel art (issue 32, item 13)
+    assert auto_resample(noisy(128)) == "bilinear"
     assert auto_resample(noisy(200)) == "bilinear"
     flat = np.zeros((200, 200, 4), np.uint8)
     flat[50:150, 50:150] = (200, 30, 30, 255)

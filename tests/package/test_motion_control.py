@@ -100,8 +100,8 @@ def test_a_mask_confines_the_motion_byte_exactly(motion):
 
 def test_a_brushed_mask_is_read_from_its_alpha(tmp_path):
     still = _textured()
-    brush = Image.new("RGBA", (32, 24), (0, 0, 0, 0))  # half size: resized to the input
-    brush.paste((255, 0, 0, 255), (12, 10, 22, 18))
+    brush = Image.new("RGBA", (64, 48), (0, 0, 0, 0))  # the input's size (another size is refused)
+    brush.paste((255, 0, 0, 255), (24, 20, 44, 36))
     brush.save(tmp_path / "brush.png")
     frames = _arrays(random_model().animate(still, num_frames=6, motion="shake", mask=tmp_path / "brush.png"))
     painted = np.zeros((48, 64), bool)
@@ -143,7 +143,7 @@ def test_bad_masks_are_one_line_errors(tmp_path, mask, error, match):
 def test_auto_with_a_mask_needs_a_layered_model():
     model = STNGenerator(resolution=32, block_out_channels=(4, 8, 16), num_phases=16, noise_dim=4).eval()
     with pytest.raises(ValueError, match="STNGenerator"):
-        model.animate(_pixel_sprite(), num_frames=4, mask=np.ones((8, 8), bool))
+        model.animate(_pixel_sprite(), num_frames=4, mask=np.ones((48, 40), bool))
 
 
 # issue 22, item 4: a loop keeps moving through its seam
@@ -261,3 +261,49 @@ def test_a_masked_region_uncovers_the_filled_background_not_a_hole():
             break
     else:
         raise AssertionError("the disc never left its place")
+
+
+# issue 32, item 6: a mask that moves nothing is said; a mask of another size is refused
+
+
+def test_an_all_black_mask_is_one_warning_line(tmp_path, caplog):
+    still = _textured()
+    Image.new("L", (64, 48), 0).save(tmp_path / "black.png")
+    with caplog.at_level(logging.WARNING, logger="still2motion"):
+        frames = _arrays(random_model().animate(still, num_frames=4, motion="shake", mask=tmp_path / "black.png"))
+    warnings = [r.getMessage() for r in caplog.records if "all black" in r.getMessage()]
+    assert len(warnings) == 1 and "\n" not in warnings[0] and "black.png" in warnings[0], warnings
+    assert all(np.array_equal(f, frames[0]) for f in frames)  # what it warns about: nothing moves
+
+
+def test_the_cli_says_an_all_black_mask_in_one_line(model_dir, still, tmp_path, capsys):
+    from conftest import run_cli
+
+    Image.new("L", (24, 32), 0).save(tmp_path / "black.png")
+    code, _, err = run_cli(["animate", still, "-o", tmp_path / "o.png", "--frames", 4, "--mask", tmp_path / "black.png",
+                            "--model", model_dir], capsys)
+    assert code == 0, err
+    assert err.splitlines() == [f"still2motion: warning: --mask '{tmp_path / 'black.png'}' is all black, so nothing "
+                                "will move (white moves, black stays)"]
+
+
+@pytest.mark.parametrize("mask", ["file", "array"])
+def test_a_mask_of_another_size_is_refused_naming_both_sizes(mask, tmp_path):
+    brush = Image.new("L", (32, 24), 255)
+    brush.save(tmp_path / "half.png")
+    source = tmp_path / "half.png" if mask == "file" else np.asarray(brush)
+    with pytest.raises(ValueError, match=r"mask is 32x24 but 'the image' is 64x48") as info:
+        random_model().animate(_textured(), num_frames=4, motion="shake", mask=source)
+    assert "\n" not in str(info.value)
+
+
+def test_the_cli_refuses_a_mask_of_another_size_before_rendering(model_dir, still, tmp_path, capsys, monkeypatch):
+    from conftest import run_cli
+    from still2motion import io
+
+    Image.new("L", (48, 64), 255).save(tmp_path / "big.png")
+    monkeypatch.setattr(io, "decode_image", lambda *a, **k: pytest.fail("decoded before the mask's size was checked"))
+    code, _, err = run_cli(["animate", still, "-o", tmp_path / "o.png", "--mask", tmp_path / "big.png",
+                            "--model", model_dir], capsys)
+    assert code == 1 and f"--mask is 48x64 but '{still}' is 24x32" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "o.png").exists()
