@@ -1,0 +1,1 @@
+"""Training data: the game-data sources, prepare and pack, the datasets and their augmentation."""
