@@ -148,10 +148,25 @@ def _decode_indices(frame: GIFFrame, index: int) -> np.ndarray:
         raise GIFFormatError(f"GIF frame {index}: {exc}") from None
 
 
-def compose_gif(structure: GIFStructure, *, max_frames: int | None = None) -> AnimationData:
-    """Composites the frames of a parsed GIF (rules in the module docstring)."""
+def canvas_size(structure: GIFStructure) -> tuple[int, int]:
+    """``(width, height)`` of the composed frames: the logical screen, grown to hold every frame's rectangle."""
     width = max([structure.width] + [f.x + f.width for f in structure.frames])
     height = max([structure.height] + [f.y + f.height for f in structure.frames])
+    return width, height
+
+
+def gif_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` the decoder will compose ``data`` at (see `canvas_size`), from its blocks alone (no pixel
+    is decoded); ``None`` for a malformed GIF (decoding it reports how)."""
+    try:
+        return canvas_size(parse_gif(data))
+    except GIFFormatError:
+        return None
+
+
+def compose_gif(structure: GIFStructure, *, max_frames: int | None = None) -> AnimationData:
+    """Composites the frames of a parsed GIF (rules in the module docstring)."""
+    width, height = canvas_size(structure)
     canvas = np.zeros((height, width, 4), np.uint8)
     out: list[np.ndarray] = []
     for i, fr in enumerate(structure.frames[:max_frames]):
@@ -181,8 +196,7 @@ def decode_gif(data: bytes, *, max_pixels: int, max_frames: int, first_only: boo
     """
     structure = parse_gif(data, max_pixels=max_pixels)
     n = len(structure.frames)
-    width = max([structure.width] + [f.x + f.width for f in structure.frames])
-    height = max([structure.height] + [f.y + f.height for f in structure.frames])
+    width, height = canvas_size(structure)
     if width * height > max_pixels:
         raise GIFFormatError(f"image is {width}x{height} = {width * height} pixels, more than the limit of {max_pixels} (max_pixels)")
     if n > max_frames:

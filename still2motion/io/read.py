@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .apng_decode import check_pixels, decode_apng
-from .gif_decode import decode_gif
+from .gif_decode import decode_gif, gif_size
 from .modes import to_rgba
 from .png_chunks import PNG_SIGNATURE
 from .types import AnimationData, ReadResult
@@ -122,10 +122,12 @@ def _from_array(array: np.ndarray) -> Image.Image:
 
 
 def _png_gif_size(data: bytes) -> tuple[int, int] | None:
+    """The size our own decoders give: a PNG's IHDR; a GIF's logical screen grown to hold every frame (as
+    `decode_gif` composes it; Pillow reports the screen alone)."""
     if data.startswith(PNG_SIGNATURE) and len(data) >= 24 and data[12:16] == b"IHDR":
         return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
-        return int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
+        return gif_size(data) or (int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little"))
     return None
 
 
@@ -159,7 +161,7 @@ def load_image(source: str | os.PathLike | Image.Image | np.ndarray, *, max_pixe
         except ValueError as exc:
             raise _fail(str(source), str(exc)) from None
     with _open_pillow(data, str(source), max_pixels) as image:
-        width, height = image.size
+        width, height = image.size if own is None or image.format != "GIF" else own
         try:
             orientation = image.getexif().get(0x0112, 1) if image.format in ("JPEG", "WEBP", "PNG", "TIFF") else 1
         except Exception:  # a broken EXIF block is not this check's business; decoding reports real damage
