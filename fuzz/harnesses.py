@@ -21,9 +21,9 @@ import numpy as np
 
 MAX_PIXELS = 4096  # 64 x 64: the harnesses' canvas limit (the library's default is 64 M)
 MAX_FRAMES = 64
-# The end-to-end harness goes through the request path, which reads its limits from the environment.
-os.environ["STILL2MOTION_MAX_INPUT_PIXELS"] = str(MAX_PIXELS)
-os.environ.setdefault("STILL2MOTION_MAX_OUTPUT_PIXELS", str(MAX_PIXELS))
+# The end-to-end harness goes through the request path, which reads its limits from the environment (set for each
+# call only: the tests replay findings in the same process as other tests).
+LIMITS_ENV = {"STILL2MOTION_MAX_INPUT_PIXELS": str(MAX_PIXELS), "STILL2MOTION_MAX_OUTPUT_PIXELS": str(MAX_PIXELS)}
 
 
 class ContractError(AssertionError):
@@ -178,7 +178,16 @@ def e2e(data: bytes) -> None:
     if anim is not None:
         _check_animation(anim, MAX_FRAMES)
     if still is not None:
-        out = _call(_model().animate, path, num_frames=2, fps=10.0, seed=0)
+        saved = {key: os.environ.get(key) for key in LIMITS_ENV}
+        os.environ.update(LIMITS_ENV)
+        try:
+            out = _call(_model().animate, path, num_frames=2, fps=10.0, seed=0)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
         if out is not None:
             _check(len(out.frames) == 2 and out.frames[0].size == still.image.size, "2 frames at the input's size")
 
