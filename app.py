@@ -188,6 +188,9 @@ def animate(
             request = rq.check(request, names=NAMES)
             request, downscaled = _fit_to_space(image, request)
             still = rq.load(image, request, names=NAMES)
+            if request.mask is not None and request.mask.shape[::-1] != tuple(still.loaded.size):
+                (mh, mw), (w, h) = request.mask.shape, still.loaded.size
+                raise ValueError(f"the brush mask is {mw}x{mh} but the image is {w}x{h}; paint on the uploaded image")
             anim, input_frames = rq.render(MODEL, still, request)
             if downscaled:
                 gr.Info(downscaled)
