@@ -27,6 +27,7 @@ import importlib.util
 import io
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 import socket
@@ -81,6 +82,15 @@ def folder_bytes(path: Path) -> int:
             except OSError:
                 pass  # removed while we walked
     return total
+
+
+def vm_hwm_mb() -> float:
+    """This process's peak resident memory so far (VmHWM), MB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def rss_mb() -> float:
@@ -170,8 +180,6 @@ def run(*, model: str | None, clients: int, hostile: float, rounds: int, big_mb:
     spec = importlib.util.spec_from_file_location("app", ROOT / "app.py")
     app = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(app)
-    from gradio_client import Client, handle_file
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -216,6 +224,69 @@ def run(*, model: str | None, clients: int, hostile: float, rounds: int, big_mb:
             peak["rss_mb"] = max(peak["rss_mb"], rss_mb())
             peak["temp_bytes"] = max(peak["temp_bytes"], folder_bytes(temp_root))
 
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.monotonic()
+    # The clients run in a process of their own (spawned, not forked: this one has threads), so that the peak RSS
+    # measured here is the server's alone.
+    results_path = scratch / "results.json"
+    child = multiprocessing.get_context("spawn").Process(
+        target=run_clients, args=(url, plan, hostile_cases, inputs, downloads, rounds, deadline_s, results_path))
+    try:
+        child.start()
+        child.join(deadline_s + 300)
+        if child.is_alive():
+            child.kill()
+            raise RuntimeError(f"the clients did not finish within {deadline_s + 300:.0f} s")
+        client_side = json.loads(results_path.read_text())
+        results = client_side["results"]
+    finally:
+        wall = time.monotonic() - started
+        stop.set()
+        sampler.join()
+        temp_after_run = folder_bytes(temp_root)
+        app.demo.close()
+        shutil.rmtree(app.WORK_DIR, ignore_errors=True)  # what app.py's atexit handler does when the server exits
+        temp_after_close = folder_bytes(temp_root)
+        sys.stderr = tee.stream
+        logging.getLogger().removeHandler(errors)
+        logging.getLogger("app").removeHandler(server_log)
+    log = tee.text()
+    good = [r for r in results if r["kind"] == "good"]
+    bad = [r for r in results if r["kind"] == "hostile"]
+    out = {
+        "config": {"model": app.MODEL_NAME, "clients": clients, "hostile_clients": n_hostile, "rounds": rounds,
+                   "big_upload_mb": big_mb, "cpu_threads": os.cpu_count()},
+        "wall_s": round(wall, 1),
+        "peak_rss_mb": round(peak["rss_mb"], 1),
+        "server_peak_rss_mb": round(vm_hwm_mb(), 1),
+        "clients_peak_rss_mb": client_side["peak_rss_mb"],
+        "temp_bytes": {"start": temp_start, "launched": temp_launched, "peak": peak["temp_bytes"],
+                       "after_run": temp_after_run, "after_close": temp_after_close},
+        "good": {"requests": len(good), "served": sum(r["ok"] for r in good),
+                 "p50_s": _pct([r["s"] for r in good if "s" in r], 50), "max_s": _pct([r["s"] for r in good if "s" in r], 100),
+                 "failures": [r for r in good if not r["ok"]][:5]},
+        "hostile": {case: {"requests": sum(r["case"] == case for r in bad),
+                           "clear_errors": sum(r["ok"] for r in bad if r["case"] == case),
+                           "example": next((r["error"] for r in bad if r["case"] == case), None)}
+                    for case in hostile_cases},
+        "server_log": {"tracebacks": log.count("Traceback (most recent call last)"), "error_records": errors.records[:10],
+                       "unhandled_thread_exceptions": unhandled,
+                       "refused_lines": sum("request refused:" in line for line in log.splitlines())},
+    }
+    shutil.rmtree(scratch, ignore_errors=True)
+    return out
+
+
+def run_clients(url: str, plan: list, hostile_cases: dict, inputs: Path, downloads: Path, rounds: int,
+                deadline_s: float, results_path: Path) -> None:
+    """The clients' side (a process of its own): every planned client at once; writes the results to
+    ``results_path``."""
+    from gradio_client import Client, handle_file
+
+    from still2motion import read_animation
+
+    clients = len(plan)
     # The clients connect first, one after another (each fetches the app's config and API): the abuse is in the
     # requests, which then all start at once.
     clients_by_index = {}
@@ -227,8 +298,6 @@ def run(*, model: str | None, clients: int, hostile: float, rounds: int, big_mb:
             except Exception:  # noqa: BLE001 -- a slow machine: try again, then let the run fail loudly
                 if attempt == 2:
                     raise
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
     started = time.monotonic()
 
     def one_client(entry):
@@ -245,8 +314,6 @@ def run(*, model: str | None, clients: int, hostile: float, rounds: int, big_mb:
                 try:
                     preview, download = client.predict(handle_file(str(inputs / f"good_{i}.png")), frames=frames,
                                                        format=fmt, seed=i, api_name="/animate")
-                    from still2motion import read_animation
-
                     anim = read_animation(download)
                     ok = len(anim.frames) == frames and anim.frames[0].shape[:2] == (case, case)
                     results.append({"client": i, "kind": kind, "case": f"{case}px", "ok": ok,
@@ -276,43 +343,9 @@ def run(*, model: str | None, clients: int, hostile: float, rounds: int, big_mb:
         shutil.rmtree(downloads / f"c{i}", ignore_errors=True)
         return results
 
-    try:
-        with ThreadPoolExecutor(clients) as pool:
-            results = [r for rs in pool.map(one_client, plan) for r in rs]
-    finally:
-        wall = time.monotonic() - started
-        stop.set()
-        sampler.join()
-        temp_after_run = folder_bytes(temp_root)
-        app.demo.close()
-        shutil.rmtree(app.WORK_DIR, ignore_errors=True)  # what app.py's atexit handler does when the server exits
-        temp_after_close = folder_bytes(temp_root)
-        sys.stderr = tee.stream
-        logging.getLogger().removeHandler(errors)
-        logging.getLogger("app").removeHandler(server_log)
-    log = tee.text()
-    good = [r for r in results if r["kind"] == "good"]
-    bad = [r for r in results if r["kind"] == "hostile"]
-    out = {
-        "config": {"model": app.MODEL_NAME, "clients": clients, "hostile_clients": n_hostile, "rounds": rounds,
-                   "big_upload_mb": big_mb, "cpu_threads": os.cpu_count()},
-        "wall_s": round(wall, 1),
-        "peak_rss_mb": round(peak["rss_mb"], 1),
-        "temp_bytes": {"start": temp_start, "launched": temp_launched, "peak": peak["temp_bytes"],
-                       "after_run": temp_after_run, "after_close": temp_after_close},
-        "good": {"requests": len(good), "served": sum(r["ok"] for r in good),
-                 "p50_s": _pct([r["s"] for r in good if "s" in r], 50), "max_s": _pct([r["s"] for r in good if "s" in r], 100),
-                 "failures": [r for r in good if not r["ok"]][:5]},
-        "hostile": {case: {"requests": sum(r["case"] == case for r in bad),
-                           "clear_errors": sum(r["ok"] for r in bad if r["case"] == case),
-                           "example": next((r["error"] for r in bad if r["case"] == case), None)}
-                    for case in hostile_cases},
-        "server_log": {"tracebacks": log.count("Traceback (most recent call last)"), "error_records": errors.records[:10],
-                       "unhandled_thread_exceptions": unhandled,
-                       "refused_lines": sum("request refused:" in line for line in log.splitlines())},
-    }
-    shutil.rmtree(scratch, ignore_errors=True)
-    return out
+    with ThreadPoolExecutor(clients) as pool:
+        results = [r for rs in pool.map(one_client, plan) for r in rs]
+    results_path.write_text(json.dumps({"results": results, "peak_rss_mb": round(vm_hwm_mb(), 1)}))
 
 
 def _raw_upload(url: str, path: Path, expected: str) -> tuple[str, bool]:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from fuzz import harnesses
 from fuzz.harnesses import HARNESSES, ContractError

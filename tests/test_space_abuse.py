@@ -3,7 +3,6 @@ and the decoder limits it relies on: an animation's frames are counted, never al
 
 import json
 import os
-import struct
 import subprocess
 import sys
 from pathlib import Path
