@@ -12,6 +12,7 @@ Run with ``python app.py``.
 from __future__ import annotations
 
 import atexit
+import ctypes
 import dataclasses
 import logging
 import math
@@ -92,6 +93,26 @@ def _request_dir() -> Path:
 def _release(path: Path) -> None:
     with _lock:
         _busy.discard(path)
+    _trim_heap()
+
+
+def _load_libc():
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim  # glibc only  # noqa: B018
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_LIBC = _load_libc()
+
+
+def _trim_heap() -> None:
+    """Hands the memory a finished request freed back to the system (glibc keeps it in per-thread arenas otherwise:
+    requests run on gradio's many worker threads, and under load the idle arenas add up to more than the renders)."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
 
 
 def _stem(path: str) -> str:
