@@ -93,7 +93,7 @@ def _request_dir() -> Path:
 def _release(path: Path) -> None:
     with _lock:
         _busy.discard(path)
-    _trim_heap()
+    ENCODER.submit(_trim_heap)  # ~10 ms: off the request's path (this runs before gradio sends "completed")
 
 
 def _load_libc():
