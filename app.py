@@ -12,7 +12,10 @@ Run with ``python app.py``.
 from __future__ import annotations
 
 import atexit
+import ctypes
+import dataclasses
 import logging
+import math
 import os
 import re
 import shutil
@@ -90,6 +93,26 @@ def _request_dir() -> Path:
 def _release(path: Path) -> None:
     with _lock:
         _busy.discard(path)
+    ENCODER.submit(_trim_heap)  # ~10 ms: off the request's path (this runs before gradio sends "completed")
+
+
+def _load_libc():
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim  # glibc only  # noqa: B018
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_LIBC = _load_libc()
+
+
+def _trim_heap() -> None:
+    """Hands the memory a finished request freed back to the system (glibc keeps it in per-thread arenas otherwise:
+    requests run on gradio's many worker threads, and under load the idle arenas add up to more than the renders)."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
 
 
 def _stem(path: str) -> str:
@@ -111,9 +134,32 @@ def _download(anim: io.Animation, out_dir: Path, stem: str, request: rq.Request)
     return archive
 
 
-def _error(exc: BaseException, image: str) -> gr.Error:
-    # The library's one-line message, with gradio's temporary upload path shortened to the file name.
-    return gr.Error(str(exc).replace(str(image), Path(image).name))
+def _error(exc: BaseException, image: str | None) -> gr.Error:
+    """The library's one-line message, with gradio's temporary upload path shortened to the file name, for the user;
+    the same one line in the server log (a user's mistake is not the server's: no traceback)."""
+    message = str(exc) if image is None else str(exc).replace(str(image), Path(image).name)
+    logger.warning("request refused: %s", message)
+    return gr.Error(message, print_exception=False)
+
+
+def _fit_to_space(image: str, request: rq.Request) -> tuple[rq.Request, str | None]:
+    """The Space has no size control: an upload too large for the output limits (a frame, and a loop of
+    ``num_frames``) is rendered downscaled to the largest size within them, its aspect kept. Returns the request
+    (with ``size`` set when downscaled) and the status message that says so (``None`` when it fits)."""
+    if io.FORMATS[request.format].fit is not None:
+        return request, None  # telegram, line: they render at their own size
+    width, height = io.load_image(image, max_pixels=int(cfg.limit("max_input_pixels"))).size  # EXIF rotation applied
+    cap = min(int(cfg.limit("max_output_pixels")), int(cfg.limit("max_total_pixels")) // request.num_frames)
+    if width * height <= cap:
+        return request, None
+    scale = math.sqrt(cap / (width * height))
+    w, h = max(1, int(width * scale)), max(1, int(height * scale))
+    while w * h > cap:  # rounding: trim the longer side until it fits
+        w, h = (w - 1, h) if w >= h else (w, h - 1)
+    note = (f"The upload is {width}x{height}; the Space renders at most {cap} pixels a frame, so it was downscaled "
+            f"to {w}x{h}.")
+    logger.info("downscaled %dx%d to %dx%d", width, height, w, h)
+    return dataclasses.replace(request, size=(w, h)), note
 
 
 def _brushed(mask: dict | None):
@@ -146,7 +192,7 @@ def animate(
     ``(preview APNG path, download path in the chosen format)``. ``None`` for any option means its default.
     ``motion`` is ``auto`` or a preset; ``mask`` the brush editor's value (what is painted moves)."""
     if not image:
-        raise gr.Error("Upload an image first (PNG, WebP, JPEG, or the first frame of a GIF/APNG).")
+        raise _error(ValueError("Upload an image first (PNG, WebP, JPEG, or the first frame of a GIF/APNG)."), None)
     request = rq.Request(
         num_frames=cfg.DEFAULT_FRAMES if frames is None else frames,
         fps=cfg.DEFAULT_FPS if fps is None else fps,
@@ -161,8 +207,11 @@ def animate(
     try:
         try:
             request = rq.check(request, names=NAMES)
+            request, downscaled = _fit_to_space(image, request)
             still = rq.load(image, request, names=NAMES)
             anim, input_frames = rq.render(MODEL, still, request)
+            if downscaled:
+                gr.Info(downscaled)
             if input_frames > 1:
                 gr.Info(f"The upload is animated ({input_frames} frames); animating its first frame.")
             stem = _stem(image)
@@ -231,6 +280,7 @@ animation**. A small network predicts how the pixels *move* and warps your image
 frame 0 is your image and the last frame flows back into the first. {_model_markdown()}
 """
 
+BRUSH_HINT = "**Brush** (optional): paint what moves; the rest stays."
 TITLE = "still2motion: a still image in, a looping animation out"
 
 with gr.Blocks(title=TITLE, delete_cache=GRADIO_CACHE_CLEANUP) as demo:
@@ -247,9 +297,12 @@ with gr.Blocks(title=TITLE, delete_cache=GRADIO_CACHE_CLEANUP) as demo:
                 )
             )
             gr.Examples(examples=[[str(p)] for p in EXAMPLES], inputs=[image], label="CC0 examples (Kenney)")
+            # The editor's toolbar sits over the top of its label: the instruction goes above it, the label stays short.
+            gr.Markdown(BRUSH_HINT, elem_id="brush-hint")
             brush = gr.ImageEditor(
                 type="pil",
-                label="Brush (optional): paint what moves; the rest stays",
+                label="Brush",
+                show_label=False,
                 brush=gr.Brush(colors=["#ff3070"], color_mode="fixed", default_size=12),
                 layers=False,
                 sources=(),
@@ -303,4 +356,5 @@ def _exit_on_sigterm(signum, frame) -> None:
 
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     demo.launch(**LAUNCH_OPTIONS)

@@ -57,12 +57,17 @@ class _FrameControl:
 class _APNGStructure:
     ihdr: IHDR
     shared: list[Chunk]
-    frames: list[_FrameControl]
+    frames: list[_FrameControl]  # the first ``max_frames`` of the animation's frames
     num_plays: int
+    n_frames: int  # the animation's frames, kept or not
 
 
-def _parse(data: bytes, max_pixels: int) -> tuple[IHDR, _APNGStructure | None]:
-    """Splits an APNG into frames; returns ``(ihdr, None)`` for a PNG that is not (validly) animated."""
+def _parse(data: bytes, max_pixels: int, max_frames: int | None = None) -> tuple[IHDR, _APNGStructure | None]:
+    """Splits an APNG into frames; returns ``(ihdr, None)`` for a PNG that is not (validly) animated.
+
+    Every frame control is checked and counted, but only the first ``max_frames`` frames (and their data) are kept:
+    a file of a million tiny frames costs a pass over its chunks, not a million frame records.
+    """
     chunks = iter_chunks(data)
     first = next(chunks)
     if first.type != b"IHDR":
@@ -71,6 +76,7 @@ def _parse(data: bytes, max_pixels: int) -> tuple[IHDR, _APNGStructure | None]:
     check_pixels(ihdr.width, ihdr.height, max_pixels)
     shared: list[Chunk] = []
     frames: list[_FrameControl] = []
+    count = 0  # fcTL chunks seen; frames holds the first max_frames of them
     actl: tuple[int, int] | None = None
     actl_valid = True
     seen_idat = False
@@ -90,17 +96,19 @@ def _parse(data: bytes, max_pixels: int) -> tuple[IHDR, _APNGStructure | None]:
                 raise PNGFormatError(f"APNG chunk sequence number {seq}, expected {expected_seq}")
             expected_seq += 1
             if w == 0 or h == 0 or x + w > ihdr.width or y + h > ihdr.height:
-                raise PNGFormatError(f"APNG frame {len(frames)} rectangle {w}x{h}+{x}+{y} outside the {ihdr.width}x{ihdr.height} canvas")
+                raise PNGFormatError(f"APNG frame {count} rectangle {w}x{h}+{x}+{y} outside the {ihdr.width}x{ihdr.height} canvas")
             if dop > 2 or bop > 1:
-                raise PNGFormatError(f"APNG frame {len(frames)} has bad dispose_op {dop} or blend_op {bop}")
+                raise PNGFormatError(f"APNG frame {count} has bad dispose_op {dop} or blend_op {bop}")
             if not seen_idat:
                 if w != ihdr.width or h != ihdr.height or x or y:
                     raise PNGFormatError("the first APNG frame must cover the whole canvas")
                 default_is_frame = True
-            frames.append(_FrameControl(w, h, x, y, dn, dd, dop, bop))
+            count += 1
+            if max_frames is None or count <= max_frames:
+                frames.append(_FrameControl(w, h, x, y, dn, dd, dop, bop))
         elif ctype == b"IDAT":
             seen_idat = True
-            if default_is_frame and len(frames) == 1:
+            if default_is_frame and count == 1 and frames:
                 frames[0].data.append(body)
         elif ctype == b"fdAT":
             if len(body) < 4:
@@ -109,27 +117,28 @@ def _parse(data: bytes, max_pixels: int) -> tuple[IHDR, _APNGStructure | None]:
             if seq != expected_seq:
                 raise PNGFormatError(f"APNG chunk sequence number {seq}, expected {expected_seq}")
             expected_seq += 1
-            if not frames or (len(frames) == 1 and default_is_frame):
+            if not count or (count == 1 and default_is_frame):
                 raise PNGFormatError("fdAT chunk without its fcTL")
-            frames[-1].data.append(body[4:])
+            if len(frames) == count:  # the frame it belongs to is kept
+                frames[-1].data.append(body[4:])
         elif ctype in _SHARED_CHUNKS and not seen_idat:
             shared.append(chunk)
     if not seen_idat:
         raise PNGFormatError("no image data (IDAT)")
     if actl is not None and not 0 < actl[0] <= 0x7FFFFFFF:  # the spec limits counts to 2**31 - 1
         actl_valid = False
-    if actl is None or not actl_valid or not frames:
+    if actl is None or not actl_valid or not count:
         if actl is not None and not actl_valid:
             logger.warning("invalid APNG animation control; reading the still image only")
         return ihdr, None
     num_frames, num_plays = actl
-    if num_frames > len(frames):
-        raise PNGFormatError(f"APNG declares {num_frames} frames but holds {len(frames)}")
+    if num_frames > count:
+        raise PNGFormatError(f"APNG declares {num_frames} frames but holds {count}")
     frames = frames[:num_frames]
     for i, frame in enumerate(frames):
         if not frame.data:
             raise PNGFormatError(f"APNG frame {i} has no image data")
-    return ihdr, _APNGStructure(ihdr, shared, frames, num_plays)
+    return ihdr, _APNGStructure(ihdr, shared, frames, num_plays, num_frames)
 
 
 def _decode_frame(structure: _APNGStructure, frame: _FrameControl, index: int) -> np.ndarray:
@@ -191,10 +200,10 @@ def decode_apng(data: bytes, *, max_pixels: int, max_frames: int, first_only: bo
     Raises:
         PNGFormatError: a malformed file, too many pixels or frames.
     """
-    _, structure = _parse(data, max_pixels)
+    _, structure = _parse(data, max_pixels, max_frames)
     if structure is None:
         return None
-    n = len(structure.frames)
+    n = structure.n_frames
     if n > max_frames:
         raise PNGFormatError(f"{n} frames is more than the limit of {max_frames} (max_frames)")
     return compose_apng(structure, max_frames=1 if first_only else None), n

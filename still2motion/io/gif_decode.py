@@ -48,8 +48,10 @@ class GIFFrame:
 class GIFStructure:
     width: int
     height: int
-    frames: list[GIFFrame]
+    frames: list[GIFFrame]  # the first ``max_frames`` of them (all when parsed without a limit)
     loop: int  # plays, 0 = forever
+    n_frames: int = 0  # frames in the file, kept or not
+    canvas: tuple[int, int] = (0, 0)  # (width, height) of the composed frames: see `canvas_size`
 
 
 def _sub_blocks_end(data: bytes, pos: int) -> int:
@@ -75,8 +77,12 @@ def _read_table(data: bytes, pos: int, packed: int) -> tuple[bytes, int]:
     return data[pos : pos + size], pos + size
 
 
-def parse_gif(data: bytes, *, max_pixels: int | None = None) -> GIFStructure:
-    """Splits a GIF into frames (rectangle, palette, LZW data, delay, disposal, transparency) and loop count."""
+def parse_gif(data: bytes, *, max_pixels: int | None = None, max_frames: int | None = None) -> GIFStructure:
+    """Splits a GIF into frames (rectangle, palette, LZW data, delay, disposal, transparency) and loop count.
+
+    Every frame is counted, and its rectangle grows the canvas, but only the first ``max_frames`` are kept: a file
+    of a million tiny frames costs a pass over its bytes, not a million frame records.
+    """
     if len(data) < 13 or data[:6] not in (b"GIF87a", b"GIF89a"):
         raise GIFFormatError("truncated image" if data[:3] == b"GIF" else "not a GIF file")
     width, height, packed = struct.unpack("<HHB", data[6:11])
@@ -84,13 +90,14 @@ def parse_gif(data: bytes, *, max_pixels: int | None = None) -> GIFStructure:
         raise GIFFormatError(f"image is {width}x{height} = {width * height} pixels, more than the limit of {max_pixels} (max_pixels)")
     global_table, pos = _read_table(data, 13, packed)
     frames: list[GIFFrame] = []
+    count, canvas_w, canvas_h = 0, width, height
     loop: int | None = None
     gce: tuple[int, int, int | None] | None = None  # (delay_cs, disposal, transparent index)
     while True:
         if pos >= len(data):
-            if not frames:
+            if not count:
                 raise GIFFormatError("truncated image")
-            logger.warning("GIF has no trailer; using the %d complete frames", len(frames))
+            logger.warning("GIF has no trailer; using the %d complete frames", count)
             break
         introducer = data[pos]
         if introducer == 0x3B:  # trailer
@@ -120,13 +127,17 @@ def parse_gif(data: bytes, *, max_pixels: int | None = None) -> GIFStructure:
             pos = _sub_blocks_end(data, pos + 1)
             delay, disposal, transparent = gce if gce is not None else (0, 0, None)
             if w and h:
-                frames.append(GIFFrame(x, y, w, h, bool(flags & 0x40), table or global_table, data[lzw_start:pos], delay, disposal, transparent))
+                count += 1
+                canvas_w, canvas_h = max(canvas_w, x + w), max(canvas_h, y + h)
+                if max_frames is None or count <= max_frames:
+                    frames.append(GIFFrame(x, y, w, h, bool(flags & 0x40), table or global_table, data[lzw_start:pos],
+                                           delay, disposal, transparent))
             gce = None
         else:
             raise GIFFormatError(f"bad GIF block 0x{introducer:02x} at byte {pos}")
-    if not frames:
+    if not count:
         raise GIFFormatError("GIF has no frames")
-    return GIFStructure(width, height, frames, 1 if loop is None else loop)
+    return GIFStructure(width, height, frames, 1 if loop is None else loop, count, (canvas_w, canvas_h))
 
 
 # A palette whose entry i is (i, 0, 0): never all grey, so Pillow keeps mode "P" and hands us raw indices.
@@ -148,10 +159,23 @@ def _decode_indices(frame: GIFFrame, index: int) -> np.ndarray:
         raise GIFFormatError(f"GIF frame {index}: {exc}") from None
 
 
+def canvas_size(structure: GIFStructure) -> tuple[int, int]:
+    """``(width, height)`` of the composed frames: the logical screen, grown to hold every frame's rectangle."""
+    return structure.canvas
+
+
+def gif_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` the decoder will compose ``data`` at (see `canvas_size`), from its blocks alone (no pixel
+    is decoded); ``None`` for a malformed GIF (decoding it reports how)."""
+    try:
+        return canvas_size(parse_gif(data, max_frames=0))
+    except GIFFormatError:
+        return None
+
+
 def compose_gif(structure: GIFStructure, *, max_frames: int | None = None) -> AnimationData:
     """Composites the frames of a parsed GIF (rules in the module docstring)."""
-    width = max([structure.width] + [f.x + f.width for f in structure.frames])
-    height = max([structure.height] + [f.y + f.height for f in structure.frames])
+    width, height = canvas_size(structure)
     canvas = np.zeros((height, width, 4), np.uint8)
     out: list[np.ndarray] = []
     for i, fr in enumerate(structure.frames[:max_frames]):
@@ -179,10 +203,9 @@ def decode_gif(data: bytes, *, max_pixels: int, max_frames: int, first_only: boo
     Raises:
         GIFFormatError: a malformed file, too many pixels or frames.
     """
-    structure = parse_gif(data, max_pixels=max_pixels)
-    n = len(structure.frames)
-    width = max([structure.width] + [f.x + f.width for f in structure.frames])
-    height = max([structure.height] + [f.y + f.height for f in structure.frames])
+    structure = parse_gif(data, max_pixels=max_pixels, max_frames=max_frames)
+    n = structure.n_frames
+    width, height = canvas_size(structure)
     if width * height > max_pixels:
         raise GIFFormatError(f"image is {width}x{height} = {width * height} pixels, more than the limit of {max_pixels} (max_pixels)")
     if n > max_frames:

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .apng_decode import check_pixels, decode_apng
-from .gif_decode import decode_gif
+from .gif_decode import decode_gif, gif_size
 from .modes import to_rgba
 from .png_chunks import PNG_SIGNATURE
 from .types import AnimationData, ReadResult
@@ -122,10 +122,12 @@ def _from_array(array: np.ndarray) -> Image.Image:
 
 
 def _png_gif_size(data: bytes) -> tuple[int, int] | None:
+    """The size our own decoders give: a PNG's IHDR; a GIF's logical screen grown to hold every frame (as
+    `decode_gif` composes it; Pillow reports the screen alone)."""
     if data.startswith(PNG_SIGNATURE) and len(data) >= 24 and data[12:16] == b"IHDR":
         return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
-        return int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
+        return gif_size(data) or (int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little"))
     return None
 
 
@@ -159,7 +161,7 @@ def load_image(source: str | os.PathLike | Image.Image | np.ndarray, *, max_pixe
         except ValueError as exc:
             raise _fail(str(source), str(exc)) from None
     with _open_pillow(data, str(source), max_pixels) as image:
-        width, height = image.size
+        width, height = image.size if own is None or image.format != "GIF" else own
         try:
             orientation = image.getexif().get(0x0112, 1) if image.format in ("JPEG", "WEBP", "PNG", "TIFF") else 1
         except Exception:  # a broken EXIF block is not this check's business; decoding reports real damage
@@ -167,21 +169,30 @@ def load_image(source: str | os.PathLike | Image.Image | np.ndarray, *, max_pixe
     return Loaded(str(source), (height, width) if orientation in _ROTATED else (width, height), data=data)
 
 
-def decode_image(loaded: Loaded, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ReadResult:
-    """Decodes what `load_image` checked: the still (or the first frame of an animation) as straight RGBA."""
+def decode_image(loaded: Loaded, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_frames: int = DEFAULT_MAX_FRAMES) -> ReadResult:
+    """Decodes what `load_image` checked: the still (or the first frame of an animation) as straight RGBA.
+
+    An animation of more than ``max_frames`` frames is refused, though only its first frame is decoded: counting
+    frames is a pass over the whole file, and a file of millions of frames is no still.
+    """
     if loaded.image is not None:
         source = loaded.image
         return ReadResult(_decode_still(source, loaded.name), int(getattr(source, "n_frames", 1)), source.format)
-    animated = _decode_animated(loaded.data, loaded.name, max_pixels, 2**31, first_only=True)  # no frame limit for a still
+    animated = _decode_animated(loaded.data, loaded.name, max_pixels, max_frames, first_only=True)
     if animated is not None:
         anim, n_frames, fmt = animated
         return ReadResult(Image.fromarray(anim.frames[0], "RGBA"), n_frames, fmt)
     with _open_pillow(loaded.data, loaded.name, max_pixels) as image:
         n_frames = int(getattr(image, "n_frames", 1))
+        if n_frames > max_frames:
+            raise _fail(loaded.name, f"{n_frames} frames is more than the limit of {max_frames} (max_frames)")
         return ReadResult(_decode_still(image, loaded.name), n_frames, image.format)
 
 
-def read_image(source: str | os.PathLike | Image.Image | np.ndarray, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ReadResult:
+def read_image(
+    source: str | os.PathLike | Image.Image | np.ndarray, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_frames: int = DEFAULT_MAX_FRAMES,
+) -> ReadResult:
     """Reads a still image (or the first frame of an animation) as straight RGBA.
 
     Supports PNG, APNG, JPEG, WebP (animated too), BMP, GIF and anything else Pillow opens. EXIF
@@ -192,6 +203,7 @@ def read_image(source: str | os.PathLike | Image.Image | np.ndarray, *, max_pixe
         source: a path, an already opened ``PIL.Image.Image`` (its current frame is used), or a ``np.uint8`` array
             ``(H, W, 3)`` / ``(H, W, 4)``.
         max_pixels: refuse images with more pixels than this.
+        max_frames: refuse an animated file of more frames than this (only the first is decoded).
 
     Returns:
         ``ReadResult(image, n_frames, format)``: ``image`` is mode ``"RGBA"`` uint8; for an animated file
@@ -199,11 +211,11 @@ def read_image(source: str | os.PathLike | Image.Image | np.ndarray, *, max_pixe
 
     Raises:
         FileNotFoundError: ``source`` does not exist.
-        ValueError: empty file, not an image, truncated or corrupt, or more than ``max_pixels`` pixels;
-            the message is one line naming the file.
+        ValueError: empty file, not an image, truncated or corrupt, more than ``max_pixels`` pixels or
+            ``max_frames`` frames; the message is one line naming the file.
         TypeError: ``source`` is neither a path, a PIL image nor an array.
     """
-    return decode_image(load_image(source, max_pixels=max_pixels), max_pixels=max_pixels)
+    return decode_image(load_image(source, max_pixels=max_pixels), max_pixels=max_pixels, max_frames=max_frames)
 
 
 def read_size(source: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:

@@ -330,3 +330,47 @@ def test_the_temp_folder_is_removed_on_sigterm(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert not list(tmp.glob("still2motion-app-*"))
+
+
+def test_a_large_upload_is_downscaled_to_the_cap_and_the_status_says_so(app, client, still, monkeypatch):
+    """The Space has no size control: a still over the output limit is rendered at the largest size within it (aspect
+    kept), with a status message, instead of an error that asks for a smaller size."""
+    monkeypatch.setenv("STILL2MOTION_MAX_OUTPUT_PIXELS", "300")  # read at request time; the sprite is 24x32 = 768
+    infos = []
+    monkeypatch.setattr(app.gr, "Info", lambda message, *args, **kwargs: infos.append(message))
+    preview, download = client.predict(handle_file(str(still)), frames=6, api_name="/animate")
+    assert read_animation(preview).frames[0].shape[:2] == (20, 15)  # 15 x 20 = 300 pixels, 3:4 as the upload
+    assert read_animation(download).frames[0].shape[:2] == (20, 15)
+    assert infos == ["The upload is 24x32; the Space renders at most 300 pixels a frame, so it was downscaled to 15x20."]
+    monkeypatch.setenv("STILL2MOTION_MAX_TOTAL_PIXELS", "1200")  # the loop's limit too: 6 frames of 200 pixels
+    preview, _ = client.predict(handle_file(str(still)), frames=6, api_name="/animate")
+    assert read_animation(preview).frames[0].shape[:2] == (16, 12)
+
+
+def test_a_user_error_is_one_line_in_the_server_log(app, client, tmp_path, capfd, caplog):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"definitely not a png" * 20)
+    capfd.readouterr()
+    with caplog.at_level("WARNING", logger="app"):
+        _error(client, bad)
+    printed = capfd.readouterr()
+    assert "Traceback" not in printed.err + printed.out
+    refused = [r.getMessage() for r in caplog.records if r.name == "app"]
+    assert refused == ["request refused: cannot read 'bad.png': not an image, or a format that is not supported"]
+
+
+def test_the_brush_hint_is_above_the_editor_not_under_its_toolbar(app):
+    """The editor's toolbar covers the top of its label ("Brush (optional): paint what moves; t" was all one saw):
+    the editor shows no label, and the hint is the line right above it."""
+    assert app.brush.show_label is False
+    siblings = app.brush.parent.children
+    hint = siblings[siblings.index(app.brush) - 1]
+    assert type(hint).__name__ == "Markdown" and "paint what moves; the rest stays" in hint.value
+
+
+def test_readme_says_how_to_pick_the_port():
+    """README's Space section names GRADIO_SERVER_PORT (test_the_temp_folder_is_removed_on_sigterm runs app.py on
+    a port chosen that way)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    space = readme.split("## The Space", 1)[1].split("\n## ", 1)[0]
+    assert re.search(r"`GRADIO_SERVER_PORT=\d+ python app\.py`", space)
