@@ -216,15 +216,23 @@ def source_coords(motion: Motion, phases: torch.Tensor, out_coords: torch.Tensor
     return warped + dense
 
 
-def _edge_padded(grid: torch.Tensor, opaque: torch.Tensor, size: tuple[int, int], align_corners: bool) -> torch.Tensor:
-    """Clamps the grid ``(B, ..., 2)`` of the ``opaque`` ``(B,)`` items to the outer pixel centres of a ``(W, H)``
-    image: ``grid_sample``'s "border" padding, chosen per item inside one zero-padded call."""
+def _reflected(grid: torch.Tensor, opaque: torch.Tensor, size: tuple[int, int], align_corners: bool) -> torch.Tensor:
+    """Reflects the grid ``(B, ..., 2)`` of the ``opaque`` ``(B,)`` items about the outer pixel centres of a
+    ``(W, H)`` image, chosen per item inside one zero-padded call.
+
+    Outside an opaque picture the renderer shows the picture mirrored about its edge pixels (the edge pixel itself
+    is not repeated), so a motion that reaches the border never smears the edge pixels into streaks (issue 32,
+    item 11) and never lets transparency in.
+    """
     if align_corners:
         limit = grid.new_ones(2)
     else:
         limit = 1 - 1 / grid.new_tensor(size)
-    clamped = torch.maximum(torch.minimum(grid, limit), -limit)
-    return torch.where(opaque.view(-1, *[1] * (grid.ndim - 1)), clamped, grid)
+    span = (2 * limit).clamp_min(1e-6)  # a one-pixel axis (limit 0) clamps to its only pixel
+    folded = torch.remainder(grid + limit, 2 * span)
+    mirrored = torch.where(folded > span, 2 * span - folded, folded) - limit
+    mirrored = torch.where(limit > 0, mirrored, torch.zeros_like(mirrored))
+    return torch.where(opaque.view(-1, *[1] * (grid.ndim - 1)), mirrored, grid)
 
 
 def render(
@@ -243,8 +251,9 @@ def render(
 
     The one renderer: training (``Still2Motion.forward_frames``, ``train/fit_motion.py``; differentiable) and
     inference (``render_loop``) both call it. Layers are sampled with zero padding (outside the image is
-    transparent), except the back layer of an *opaque* input (its alpha is 1 everywhere), which is edge-padded, so
-    moving layers never let transparency in at the borders of a picture.
+    transparent), except the back layer of an *opaque* input (its alpha is 1 everywhere), which is reflected about
+    its edge pixels, so moving layers never let transparency in at the borders of a picture and never smear its edge
+    pixels into streaks.
 
     Args:
         layers: ``(B, K, 4, H, W)`` depth-ordered premultiplied RGBA layers (``layer_images``; layer 0 at the back),
@@ -269,7 +278,7 @@ def render(
     grid = canvas_to_grid(src, box, canvas_size).to(layers.dtype)  # (B, T, K, h, w, 2)
     opaque = layers[:, 0, 3].flatten(1).amin(dim=1) >= 1 - 1e-6  # (B,)
     if bool(opaque.any()):
-        back = _edge_padded(grid[:, :, :1], opaque, (W, H), align_corners)
+        back = _reflected(grid[:, :, :1], opaque, (W, H), align_corners)
         grid = torch.cat((back, grid[:, :, 1:]), dim=2)
     # one grid_sample per layer image, its T frames stacked along the output height: no copy of the layers
     grid = grid.transpose(1, 2).reshape(B * K, T * out_h, out_w, 2)

@@ -25,13 +25,57 @@ logger = logging.getLogger(__name__)
 _CHUNK = 4  # frames per rendering chunk in the masked path
 
 
+def _pixels(peak: float, box: Box, canvas_size: int, out_size: tuple[int, int]) -> float:
+    return peak * canvas_size / 2 * max(out_size[0] / box[2], out_size[1] / box[3])  # canvas units -> output pixels
+
+
 def _note_small_motion(peak: float, box: Box, canvas_size: int, out_size: tuple[int, int]) -> None:
-    px = peak * canvas_size / 2 * max(out_size[0] / box[2], out_size[1] / box[3])  # canvas units -> output pixels
+    px = _pixels(peak, box, canvas_size, out_size)
     if 0 < px < 1:
         logger.warning(
             "note: at %dx%d the motion moves pixels by at most %.2f px, so it barely shows; render larger "
             "(size) or raise strength", out_size[0], out_size[1], px,
         )
+
+
+def plan_motion(
+    image: torch.Tensor,
+    canvas: torch.Tensor,
+    motion: Motion,
+    box: Box,
+    *,
+    canvas_size: int,
+    num_frames: int,
+    out_size: tuple[int, int],
+    align_corners: bool,
+    front: torch.Tensor | None = None,
+    keep_framing: bool = True,
+) -> tuple[Motion, torch.Tensor]:
+    """The motion as it will be rendered (scaled to stay in the frame) and the frames' phases ``(T,)``.
+
+    Arguments as in ``render_motion``. Raises ``ValueError`` (with a suggestion) when a motion that moves could only
+    stay in the frame by standing still: a still is never written silently.
+    """
+    weights = canvas[0, 3]
+    if front is not None:  # the silhouette of the moving region, in the canvas
+        weights = weights * torch.nn.functional.interpolate(front, size=canvas.shape[-2:], mode="area")[0, 0]
+    points = motion_points(weights, box, canvas_size)
+    disp = displacements(motion, points, align_corners=align_corners)  # (G + 1, K * P, 2), linear in the motion
+    peak = peak_displacement(disp)
+    if keep_framing and not clearly_inside(weights, box, canvas_size, peak):
+        moving = image if front is None else image * front
+        motion, factor = keep_in_frame(moving, motion, box, canvas_size, align_corners=align_corners)
+        if factor < 1:
+            logger.info("motion scaled by %.2f to stay inside the image's frame", factor)
+            before, after = (_pixels(p, box, canvas_size, out_size) for p in (peak, peak * factor))
+            if before >= 1 and after < 0.5:
+                raise ValueError(
+                    f"this motion cannot move the {out_size[0]}x{out_size[1]} picture without leaving its frame "
+                    "(it would be a still); try a preset such as motion='sway' or a mask of the part to move"
+                )
+            disp, peak = disp * factor, peak * factor
+    _note_small_motion(peak, box, canvas_size, out_size)
+    return motion, seam_phases(disp, num_frames)
 
 
 def render_motion(
@@ -62,21 +106,13 @@ def render_motion(
             of the image stays where it is.
         keep_framing: scale the motion down to keep the input in its frame (off for ``spin``: a smaller turn is not
             a turn).
+
+    Raises:
+        ValueError: the motion could only stay in the frame by not moving (``plan_motion``).
     """
-    weights = canvas[0, 3]
-    if front is not None:  # the silhouette of the moving region, in the canvas
-        weights = weights * torch.nn.functional.interpolate(front, size=canvas.shape[-2:], mode="area")[0, 0]
-    points = motion_points(weights, box, canvas_size)
-    disp = displacements(motion, points, align_corners=align_corners)  # (G + 1, K * P, 2), linear in the motion
-    peak = peak_displacement(disp)
-    if keep_framing and not clearly_inside(weights, box, canvas_size, peak):
-        moving = image if front is None else image * front
-        motion, factor = keep_in_frame(moving, motion, box, canvas_size, align_corners=align_corners)
-        if factor < 1:
-            logger.info("motion scaled by %.2f to stay inside the image's frame", factor)
-            disp, peak = disp * factor, peak * factor
-    phases = seam_phases(disp, num_frames)
-    _note_small_motion(peak, box, canvas_size, out_size)
+    motion, phases = plan_motion(image, canvas, motion, box, canvas_size=canvas_size, num_frames=num_frames,
+                                 out_size=out_size, align_corners=align_corners, front=front,
+                                 keep_framing=keep_framing)
     if front is None:
         chunks = render_loop(
             image, motion, num_frames, box=box, canvas_size=canvas_size, out_size=out_size, mode=mode,
