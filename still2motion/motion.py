@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .fill import push_pull
+from .fill import enclosed, push_pull
 
 Box = Sequence[int]  # (left, top, width, height) in canvas pixels, as returned by io.letterbox
 
@@ -130,13 +130,18 @@ def layer_weights(
     return weights
 
 
-def fill_behind(image: torch.Tensor, cover: torch.Tensor, *, hard: bool = False) -> torch.Tensor:
+def fill_behind(
+    image: torch.Tensor, cover: torch.Tensor, *, hard: bool = False, only_where_behind: bool = False
+) -> torch.Tensor:
     """The back layer of a two-layer split: ``image (B, 4, H, W)`` with the part a front layer covers filled.
 
     ``cover (B, 1, H, W)`` is the front layer's mask, so the front's alpha is ``a_F = cover * alpha``. The back keeps
     the alpha that makes ``front over back`` the image again: 1 at opaque pixels (something is always behind an
     opaque front: the fill), ``alpha (1 - cover) / (1 - a_F)`` elsewhere (nothing behind a semi-transparent front
-    edge; transparent stays transparent). Its colour is the pixel's own where the front barely covers it and a
+    edge; transparent stays transparent). With ``only_where_behind`` (a brushed part) the back is filled only where
+    the still part continues behind the front (``fill.enclosed``: still pixels on both sides along the row or the
+    column) and is transparent where the front covers half or more and nothing is behind it: an arm held out
+    against empty background leaves empty background when it moves, never a ghost of itself. Its colour is the pixel's own where the front barely covers it and a
     push-pull fill from those pixels (weighted by alpha: inside the silhouette) where the front covers half or more
     (``known = 1 - 2 cover``, clamped), so a front that moves uncovers the fill, never a copy of itself.
 
@@ -150,6 +155,9 @@ def fill_behind(image: torch.Tensor, cover: torch.Tensor, *, hard: bool = False)
     a_front = cover * alpha
     opaque = alpha >= 1 - 1e-6
     a_back = torch.where(opaque, torch.ones_like(alpha), alpha * (1 - cover) / (1 - a_front).clamp_min(1e-6))
+    if only_where_behind:  # transparent where the still part does not continue behind the front (issue 33)
+        still = ((alpha >= 0.5) & (cover < 0.5)).detach()
+        a_back = torch.where((cover >= 0.5) & ~enclosed(still), torch.zeros_like(a_back), a_back)
     known = (cover < 0.5).to(cover.dtype) if hard else (1 - 2 * cover).clamp(0, 1) + 1e-6
     color = a_back * push_pull(known * rgb, known * alpha, hard=hard)  # (B, 3, H, W): own colour where known
     # the range that keeps the front valid, enforced where the front is at most half opaque and released by a_F = 0.9

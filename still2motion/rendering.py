@@ -131,13 +131,14 @@ def _render_masked(
 ) -> Iterator[torch.Tensor]:
     """The front region warped by ``motion`` over the rest of the image, which stays: ``(t, 4, h, w)`` chunks.
 
-    The back layer is the image with the region under the front filled (``motion.fill_behind``), so what the moving
-    region uncovers is plausible, never a hole or a second copy of it; the front is what the back does not explain.
+    The back layer is the image with the region under the front filled where the still part continues behind it
+    and transparent where it does not (``motion.fill_behind(only_where_behind=True)``), so what the moving region
+    uncovers is plausible, never a second copy of it; the front is what the back does not explain.
     Where ``front`` is 0 the back is the input exactly and the front is 0, so those pixels keep their bytes.
     """
     if hard:
         front = (front >= 0.5).to(image.dtype)
-    still = fill_behind(image, front, hard=hard)  # (1, 4, H, W)
+    still = fill_behind(image, front, hard=hard, only_where_behind=True)  # (1, 4, H, W)
     layers = (image - (1 - front * image[:, 3:]) * still)[:, None]  # (1, 1, 4, H, W): the front layer
     if tuple(out_size) != tuple(image.shape[-1:-3:-1]):  # another output size: the still part is resampled too
         zero = Motion(motion.masks, torch.zeros_like(motion.affine), torch.zeros_like(motion.flow))
