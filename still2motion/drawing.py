@@ -84,6 +84,7 @@ def blended(motion: Motion, silhouette: torch.Tensor, *, opaque: bool, box: Box,
     else:
         share = (weights * silhouette.to(dt)).flatten(1).sum(1)
         share = share / share.sum().clamp_min(1e-9) if float(share.sum()) > 0 else torch.full((K,), 1 / K, device=dev)
+        share = share.detach()
         base = torch.einsum("k,kpmc->pmc", share.to(dt), affine)  # (6, M, 2): the parts' common motion
     if pixel_art:  # whole pixels: the common translation alone (nearest sampling keeps every pixel whole)
         only = torch.zeros_like(base)
@@ -202,7 +203,7 @@ def keep_drawing(
     px_per_unit = R / 2 * max(out_size[0] / max(bw, 1), out_size[1] / max(bh, 1))
     peak = peak_pixels(one, inside, px_per_unit) if inside.any() else 0.0
     if 0 < peak < MIN_PIXELS:  # a guard may not buy cleanliness by standing still
-        one = one.scaled(MIN_PIXELS / peak * 1.02)
+        one = one.scaled(MIN_PIXELS / peak * 1.5)  # margin: the frames need not sample the loop's very peak
         if not pixel_art:
             one, _ = bounded(one, points)
     return one

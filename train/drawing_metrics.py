@@ -31,6 +31,7 @@ DISTORTION_RANGE = (0.8, 1.25)
 PALETTE_DISTANCE = 30.0
 PALETTE_SHARE = 0.002
 _OPAQUE = 0.5
+_RIM = 0.25  # an anti-aliased rim pixel still belongs to its silhouette
 
 
 def _straight(frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -46,7 +47,7 @@ def warp_shares(
     """Fold and distortion shares per frame of ``motion`` (batch 1) rendered at the input's own size.
 
     ``image`` ``(1, 4, H, W)`` is the premultiplied input; its alpha >= 0.5 is the silhouette measured. Returns
-    ``{"fold": [T floats], "distortion": [T floats]}``.
+    ``{"fold": [T floats], "distortion": [T floats], "peak_px": the farthest any silhouette pixel samples from}``.
     """
     _, _, H, W = image.shape
     out = pixel_canvas_coords(W, H, box, canvas_size, device=image.device)  # (H, W, 2)
@@ -67,7 +68,11 @@ def warp_shares(
     n = max(int(inside.sum()), 1)
     fold = ((det <= 0) & inside).flatten(1).sum(1) / n
     bad = ((low < DISTORTION_RANGE[0]) | (high > DISTORTION_RANGE[1])) & inside
-    return {"fold": fold.tolist(), "distortion": (bad.flatten(1).sum(1) / n).tolist()}
+    pixel = torch.stack(torch.meshgrid(torch.arange(W, device=src.device) - (W - 1) / 2,
+                                       torch.arange(H, device=src.device) - (H - 1) / 2, indexing="xy"), -1)
+    moved = (src - pixel.to(src.dtype)).norm(dim=-1)[:, image[0, 3] >= _OPAQUE]  # (T, P) output pixels
+    peak = float(moved.max()) if moved.numel() else 0.0
+    return {"fold": fold.tolist(), "distortion": (bad.flatten(1).sum(1) / n).tolist(), "peak_px": peak}
 
 
 def _luminance(rgb: torch.Tensor) -> torch.Tensor:
@@ -121,7 +126,8 @@ def ghost_share(frames: torch.Tensor, image: torch.Tensor, moving: torch.Tensor,
         frames: ``(T, 4, H, W)`` the rendered loop.
         image: ``(4, H, W)`` the input.
         moving: ``(H, W)`` bool, the moving part's silhouette in the input (the whole silhouette without a mask).
-        warped: ``(T, H, W)`` bool, the moving part's silhouette as the motion carries it in each frame.
+        warped: ``(T, H, W)`` bool, the moving part's silhouette (its anti-aliased rim included, alpha >= 0.25) as
+            the motion carries it in each frame.
 
     The region a part moved away from is its silhouette where it no longer is and no still part continues behind
     it (``enclosed``); an opaque pixel there, or outside the input's silhouette and the warped part, is a ghost.
@@ -129,6 +135,7 @@ def ghost_share(frames: torch.Tensor, image: torch.Tensor, moving: torch.Tensor,
     sil = image[3] >= _OPAQUE
     still = sil & ~moving
     left = moving[None] & ~warped & ~enclosed(still)[None]  # (T, H, W): uncovered against empty background
-    allowed = warped | (sil[None] & ~left)
+    rim = image[3] >= _RIM  # where two anti-aliased rims overlap, their sum may pass 0.5: not a ghost
+    allowed = warped | (rim[None] & ~left)
     ghost = (frames[:, 3] >= _OPAQUE) & ~allowed
     return (ghost.flatten(1).sum(1).double() / max(int(sil.sum()), 1)).tolist()
