@@ -21,6 +21,7 @@ split can appear:
 
 from __future__ import annotations
 
+import logging
 import math
 
 import torch
@@ -28,12 +29,16 @@ import torch.nn.functional as F
 
 from .motion import Box, Motion, fourier_basis, pixel_canvas_coords
 
+logger = logging.getLogger(__name__)
+
 SINGULAR_RANGE = (0.9, 1.11)  # singular values of the warp's Jacobian inside the silhouette, every phase
 AREA_RANGE = (0.95, 1.05)  # its determinant: a dark outline keeps about its pixel count
+# an opaque picture's front part must fade out before the frame, a stretch a scene takes better than an outline does
+OPAQUE_RANGES = ((0.85, 1.18), (0.85, 1.18))
 MIN_PIXELS = 1.0  # the least peak motion, in output pixels, of a motion that moves at all
 _WEIGHT_CELLS = 6  # part weights are low-passed to about this many cells across the canvas
 _BEND_CELLS = 4  # a layer's flow is low-passed to this many cells: a bend, not a ripple
-_TAPER = 0.2  # an opaque picture's front weight reaches 1 this far (a fraction of its side) inside the frame
+_TAPER = 0.35  # an opaque picture's front weight reaches 1 this far (a fraction of its side) inside the frame
 _PHASES = 16
 _STEPS = 8  # bisection steps on the scale of the non-rigid part (0.4 % resolution)
 _LINEAR = (0, 1, 3, 4)  # entries of theta - I that are its linear part (row-major 2 x 3)
@@ -66,10 +71,13 @@ def _taper(box: Box, R: int, device) -> torch.Tensor:
     return ty[:, None] * tx[None, :]
 
 
-def blended(motion: Motion, silhouette: torch.Tensor, *, opaque: bool, box: Box, pixel_art: bool = False) -> Motion:
+def blended(
+    motion: Motion, silhouette: torch.Tensor, *, opaque: bool, box: Box, pixel_art: bool = False
+) -> tuple[Motion, torch.Tensor]:
     """The layers of ``motion`` (batch of 1) as one continuous near-rigid warp, before any bounding (see the module).
 
     ``silhouette`` ``(R, R)`` weighs each layer's share of the common motion (the canvas alpha, or a brushed region).
+    Returns the parts' motion (``K = 1``) and, apart, the smooth bend ``(1, 1, 2, M, 2, R, R)`` to add to its flow.
     """
     affine, R = near_rigid(motion.affine[0]), motion.masks.shape[-1]  # (K, 6, M, 2)
     K, _, M, _ = affine.shape
@@ -89,24 +97,26 @@ def blended(motion: Motion, silhouette: torch.Tensor, *, opaque: bool, box: Box,
     if pixel_art:  # whole pixels: the common translation alone (nearest sampling keeps every pixel whole)
         only = torch.zeros_like(base)
         only[2], only[5] = base[2], base[5]
-        return Motion(torch.ones(1, 1, R, R, device=dev, dtype=dt), only[None, None],
-                      torch.zeros(1, 1, 2, M, 2, 1, 1, device=dev, dtype=dt))
+        zero = torch.zeros(1, 1, 2, M, 2, 1, 1, device=dev, dtype=dt)
+        return Motion(torch.ones(1, 1, R, R, device=dev, dtype=dt), only[None, None], zero), zero
     # each part's deviation from the common motion, spread by its smooth weight: (E_k - E) q + (d_k - d)
     q = pixel_canvas_coords(R, R, (0, 0, R, R), R, device=dev).to(dt)  # (R, R, 2) canvas pixel centres
     dev_aff = (affine - base).unflatten(1, (2, 3))  # (K, 2, 3, M, 2)
     deviation = torch.einsum("kijmc,hwj->kimchw", dev_aff[:, :, :2], q) + dev_aff[:, :, 2, :, :, None, None]
     flow = torch.einsum("khw,kimchw->imchw", weights, deviation)  # (2, M, 2, R, R)
+    bend = torch.zeros_like(flow)
     if motion.flow.abs().max() > 0:  # each layer's own flow, low-passed into a bend and weighted like the layer
         f = motion.flow[0].to(dt)  # (K, 2, M, 2, Hf, Wf)
         maps = F.interpolate(f.flatten(1, 3), size=(R, R), mode="bilinear", align_corners=False)
-        bend = _low_pass(maps, _BEND_CELLS).unflatten(1, (2, M, 2))  # (K, 2, M, 2, R, R)
-        flow = flow + torch.einsum("khw,kimchw->imchw", weights, bend)
-    return Motion(torch.ones(1, 1, R, R, device=dev, dtype=dt), base[None, None], flow[None, None])
+        layer_bends = _low_pass(maps, _BEND_CELLS).unflatten(1, (2, M, 2))  # (K, 2, M, 2, R, R)
+        bend = torch.einsum("khw,kimchw->imchw", weights, layer_bends)
+    return Motion(torch.ones(1, 1, R, R, device=dev, dtype=dt), base[None, None], flow[None, None]), bend[None, None]
 
 
-def _jacobian_ok(motion: Motion, points: torch.Tensor, scale: float) -> bool:
+def _jacobian_ok(motion: Motion, points: torch.Tensor, scale: float, ranges=None) -> bool:
     """Whether ``I + scale (E + grad f)`` keeps its singular values in ``SINGULAR_RANGE`` and its determinant in
     ``AREA_RANGE`` at the canvas pixels ``points`` ``(R, R)`` bool, in every phase (both one-sided differences)."""
+    (sv_low, sv_high), (area_low, area_high) = ranges or (SINGULAR_RANGE, AREA_RANGE)
     affine, flow = motion.affine[0, 0], motion.flow[0, 0]  # (6, M, 2), (2, M, 2, Hf, Wf)
     M = affine.shape[1]
     phases = torch.arange(_PHASES, device=affine.device, dtype=affine.dtype) * (2 * math.pi / _PHASES)
@@ -132,30 +142,55 @@ def _jacobian_ok(motion: Motion, points: torch.Tensor, scale: float) -> bool:
             s2 = a * a + b * b + c * c + d * d
             root = (s2 * s2 - 4 * det * det).clamp_min(0).sqrt()
             high, low = ((s2 + root) / 2).sqrt(), ((s2 - root) / 2).clamp_min(0).sqrt()
-            if (det <= AREA_RANGE[0]).any() or (det >= AREA_RANGE[1]).any():
+            if (det <= area_low).any() or (det >= area_high).any():
                 return False
-            if (low < SINGULAR_RANGE[0]).any() or (high > SINGULAR_RANGE[1]).any():
+            if (low < sv_low).any() or (high > sv_high).any():
                 return False
     return True
 
 
-def _non_rigid_scaled(motion: Motion, scale: float) -> Motion:
-    """``motion`` with its linear part and its flow scaled by ``scale``; the translation is kept."""
+def _non_rigid_scaled(motion: Motion, scale: float, bend: torch.Tensor, bend_scale: float) -> Motion:
+    """``motion`` with its linear part and its flow scaled by ``scale``, plus ``bend_scale`` times the bend; the
+    translation is kept."""
     affine = motion.affine.clone()
     affine[:, :, list(_LINEAR)] *= scale
-    return Motion(motion.masks, affine, motion.flow * scale)
+    flow = motion.flow * scale
+    if bend_scale > 0:
+        flow = flow + bend * bend_scale
+    return Motion(motion.masks, affine, flow)
 
 
-def bounded(motion: Motion, points: torch.Tensor) -> tuple[Motion, float]:
-    """Scales the non-rigid part of a ``K = 1`` motion down until its Jacobian stays within bounds at ``points``
-    ``(R, R)`` bool; returns the motion and the factor (1.0 when nothing had to change)."""
-    if not bool(points.any()) or _jacobian_ok(motion, points, 1.0):
-        return motion, 1.0
-    low, high = 0.0, 1.0
+def _largest(ok) -> float:
+    """The largest ``s`` in ``[0, 1]`` with ``ok(s)``, for ``ok`` true at 0: halvings find its scale (a wild motion
+    may fit only at 1e-3), then bisection refines it to ``_STEPS`` bits."""
+    high = 1.0
+    while not ok(high / 2):
+        high /= 2
+        if high < 2.0**-20:
+            return 0.0
+    low = high / 2
     for _ in range(_STEPS):
         mid = (low + high) / 2
-        low, high = (mid, high) if _jacobian_ok(motion, points, mid) else (low, mid)
-    return _non_rigid_scaled(motion, low), low
+        low, high = (mid, high) if ok(mid) else (low, mid)
+    return low
+
+
+def bounded(motion: Motion, points: torch.Tensor, bend: torch.Tensor | None = None, ranges=None) -> Motion:
+    """The motion plus its ``bend``, scaled down until the Jacobian stays within ``ranges`` (singular values,
+    determinant; default ``SINGULAR_RANGE``, ``AREA_RANGE``) at ``points`` ``(R, R)`` bool: the bend gives way first,
+    then the parts' own turn, scale and motion relative to each other (the common translation is never scaled: it
+    does not distort)."""
+    bend = torch.zeros_like(motion.flow) if bend is None else bend
+
+    def ok(m: Motion, scale: float = 1.0) -> bool:
+        return _jacobian_ok(m, points, scale, ranges)
+
+    full = _non_rigid_scaled(motion, 1.0, bend, 1.0)
+    if not bool(points.any()) or ok(full):
+        return full
+    if ok(motion):  # the parts alone fit: keep as much of the bend as fits
+        return _non_rigid_scaled(motion, 1.0, bend, _largest(lambda v: ok(_non_rigid_scaled(motion, 1.0, bend, v))))
+    return _non_rigid_scaled(motion, _largest(lambda v: ok(motion, v)), bend, 0.0)
 
 
 def peak_pixels(motion: Motion, points: torch.Tensor, px_per_unit: float) -> float:
@@ -193,17 +228,34 @@ def keep_drawing(
     if opaque is None:
         opaque = bool(alpha[top : top + bh, left : left + bw].min() >= 1 - 1e-3)
     silhouette = alpha if region is None else alpha * region
-    one = blended(motion, silhouette, opaque=opaque and region is None, box=box, pixel_art=pixel_art)
     inside = silhouette > 0.5
     if not inside.any():
         inside = silhouette > 0
     points = F.max_pool2d(inside[None, None].float(), 3, 1, 1)[0, 0] > 0  # the silhouette and its edge
-    if not pixel_art:
-        one, _ = bounded(one, points)
     px_per_unit = R / 2 * max(out_size[0] / max(bw, 1), out_size[1] / max(bh, 1))
-    peak = peak_pixels(one, inside, px_per_unit) if inside.any() else 0.0
-    if 0 < peak < MIN_PIXELS:  # a guard may not buy cleanliness by standing still
-        one = one.scaled(MIN_PIXELS / peak * 1.5)  # margin: the frames need not sample the loop's very peak
+
+    scene = opaque and region is None
+    ranges = OPAQUE_RANGES if scene else None
+
+    def fit(learned: Motion) -> tuple[Motion, float]:
+        one, bend = blended(learned, silhouette, opaque=scene, box=box, pixel_art=pixel_art)
         if not pixel_art:
-            one, _ = bounded(one, points)
+            one = bounded(one, points, bend, ranges)
+        peak = peak_pixels(one, inside, px_per_unit) if inside.any() else 0.0
+        if 0 < peak < MIN_PIXELS:  # a guard may not buy cleanliness by standing still
+            one = one.scaled(MIN_PIXELS / peak * 1.5)  # margin: the frames need not sample the loop's very peak
+            if not pixel_art:
+                one = bounded(one, points, ranges=ranges)
+            peak = peak_pixels(one, inside, px_per_unit)
+        return one, peak
+
+    one, peak = fit(motion)
+    if peak < MIN_PIXELS and not pixel_art:  # too wild to bound: the parts' translations alone
+        shifts = torch.zeros_like(motion.affine)
+        shifts[:, :, 2], shifts[:, :, 5] = motion.affine[:, :, 2], motion.affine[:, :, 5]
+        other, other_peak = fit(Motion(motion.masks, shifts, torch.zeros_like(motion.flow[..., :1, :1])))
+        if other_peak > peak:
+            one, peak = other, other_peak
+    if peak == 0 and float(motion.affine.abs().max()) + float(motion.flow.abs().max()) > 0:
+        logger.warning("note: no motion that keeps this drawing was found, so it stays still; try a preset")
     return one
