@@ -139,3 +139,38 @@ def ghost_share(frames: torch.Tensor, image: torch.Tensor, moving: torch.Tensor,
     allowed = warped | (rim[None] & ~left)
     ghost = (frames[:, 3] >= _OPAQUE) & ~allowed
     return (ghost.flatten(1).sum(1).double() / max(int(sil.sum()), 1)).tolist()
+
+
+DRAWING_METRICS = ("outline_kept_min", "outline_kept_max", "off_palette", "fold", "distortion")  # evaluate.py's keys
+
+
+def drawing_scores(clip: torch.Tensor, image: torch.Tensor) -> dict[str, float]:
+    """The pixel measures of one loop ``(T, 4, H, W)`` of ``image`` ``(4, H, W)``, worst frame of each:
+    ``{"outline_kept_min", "outline_kept_max", "off_palette"}``."""
+    kept = outline_kept(clip, image)
+    return {"outline_kept_min": min(kept), "outline_kept_max": max(kept),
+            "off_palette": max(off_palette_share(clip, image))}
+
+
+def planned_motion(model, img, *, num_frames: int, seed: int, strength: float = 1.0):
+    """The motion ``model.animate(img, ...)`` renders with ``motion="auto"`` at the input's size, as the request plans
+    it: ``(motion, phases, image (1, 4, H, W), box)`` (``Still2Motion`` only)."""
+    from still2motion import io
+    from still2motion.rendering import plan_motion
+
+    canvas, box = io.letterbox(img, model.resolution)
+    x, image = io.to_tensor(canvas)[None], io.to_tensor(img)[None]
+    mode = io.auto_resample(img)
+    mo = model.auto_motion(x, box, strength=strength, noise=model.sample_noise(seed), out_size=img.size,
+                           has_alpha=img.getextrema()[3][0] < 255, hard_layers=mode == "nearest" and io.is_pixel_art(img))
+    planned, phases = plan_motion(image, x, mo, box, canvas_size=model.resolution, num_frames=num_frames,
+                                  out_size=img.size, align_corners=model.align_corners)
+    return planned, phases, image, box
+
+
+def warp_scores(model, img, *, num_frames: int, seed: int, strength: float = 1.0) -> dict[str, float]:
+    """``{"fold", "distortion"}``: the worst frame's shares of the warp ``model.animate`` applies to ``img``."""
+    with torch.no_grad():
+        planned, phases, image, box = planned_motion(model, img, num_frames=num_frames, seed=seed, strength=strength)
+        shares = warp_shares(planned, phases, image, box, model.resolution, align_corners=model.align_corners)
+    return {"fold": max(shares["fold"]), "distortion": max(shares["distortion"])}

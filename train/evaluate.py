@@ -37,6 +37,12 @@ Outputs, in ``OUT``:
   loop) are ``null``. ``random-motion`` and ``retrieval`` items also name the training sequence whose motion they
   borrowed (``motion_from``). Items carry ``character`` and, when ``--fits`` / ``--coherent_fits`` are given, the
   loop's ``kind`` (``train/loop_kinds.py``); model rows with ``--seeds`` > 1 add ``best_phase_l1`` and ``diversity``.
+  Every item also has the keeping-the-drawing measures (``train/drawing_metrics.py``, issue 33): ``outline_kept_min``,
+  ``outline_kept_max`` and ``off_palette`` (worst frame), and for still2motion rows ``fold`` and ``distortion``
+  (worst frame's share of the silhouette); ``metrics.md`` ends with their table.
+  Every item also has the keeping-the-drawing measures (``train/drawing_metrics.py``, issue 33): ``outline_kept_min``,
+  ``outline_kept_max`` and ``off_palette`` (worst frame), and for still2motion rows ``fold`` and ``distortion``
+  (worst frame's share of the silhouette); ``metrics.md`` ends with their table.
   ``"protocol"``: the summary with character-bootstrap intervals, per source and per kind, and the blind-curve
   verdicts (``train/protocol_report.py``).
 - ``realism.md`` (with ``--realism``): the realism table.
@@ -67,6 +73,7 @@ from still2motion import io  # noqa: E402
 from still2motion.config import LIMIT_ENV  # noqa: E402
 from train.blind_curve import AMPLITUDES  # noqa: E402
 from train.eval_report import build_report, contact_sheet, slug, write_report  # noqa: E402
+from train.drawing_metrics import drawing_scores  # noqa: E402
 from train.eval_rows import Row, build_rows, check_baseline, training_sequences  # noqa: E402
 from train.loop_kinds import loop_kinds  # noqa: E402
 from train.metrics import best_of, score_clip, score_real, seed_diversity  # noqa: E402
@@ -160,6 +167,9 @@ def evaluate(
                 item.update(row.extra(seq.seq))
             clip = to_clip(generated)
             item.update(score_clip(clip, real, real[0]))
+            item.update(drawing_scores(clip, real[0]))  # issue 33: outline kept, off-palette share
+            if row.warp is not None:
+                item.update(row.warp(image, num_frames))  # fold and distortion shares of the applied warp
             if row.variants is not None:
                 clips = [clip] + [to_clip(f) for f in row.variants(image, num_frames, fps, seq.seq)]
                 item.update(best_phase_l1=best_of(clips, real), diversity=seed_diversity(clips, real[0]))
