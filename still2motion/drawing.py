@@ -79,7 +79,7 @@ def blended(
     ``silhouette`` ``(R, R)`` weighs each layer's share of the common motion (the canvas alpha, or a brushed region).
     Returns the parts' motion (``K = 1``) and, apart, the smooth bend ``(1, 1, 2, M, 2, R, R)`` to add to its flow.
     """
-    affine, R = near_rigid(motion.affine[0]), motion.masks.shape[-1]  # (K, 6, M, 2)
+    affine, R = near_rigid(motion.affine[0]), silhouette.shape[-1]  # (K, 6, M, 2); R: the canvas side
     K, _, M, _ = affine.shape
     dev, dt = affine.device, affine.dtype
     masks = motion.masks[0].to(dt)  # (K, Hm, Wm)
