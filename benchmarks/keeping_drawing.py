@@ -63,7 +63,7 @@ def render_case(model, item, row: str, seed: int, strength: float, frames: int) 
         mo, framing = model.controlled_motion(x, box, motion="auto" if row == "auto+mask" else row, front=front, **kw)
     common = dict(canvas_size=R, num_frames=frames, out_size=out_size, align_corners=model.align_corners,
                   front=front, keep_framing=framing)
-    planned, phases = plan_motion(image, x, mo, box, **common)
+    planned, phases = plan_motion(image, x, mo, box, mode=mode, **common)
     clip = torch.stack([io.to_tensor(f) for f in render_motion(image, x, mo, box, mode=mode, hard_layers=hard, **common)])
     moving_image = image if front is None else image * front
     warp = warp_shares(planned, phases, moving_image, box, R, align_corners=model.align_corners)

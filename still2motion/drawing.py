@@ -15,7 +15,8 @@ split can appear:
   leaves the frame);
 - an opaque picture keeps its background still and its borders fixed: the front part moves over it, its weight
   tapering to 0 at the frame, so the picture moves without letting anything in at its borders;
-- pixel art moves in whole pixels: the common translation alone, sampled with nearest;
+- pixel art moves in whole pixels: the parts' common translation alone, sampled with nearest (parts that slide past
+  each other by whole pixels tear the outline where they meet: measured, docs/keeping-the-drawing.md);
 - a motion that moves no pixel by a whole output pixel is scaled up to one (never a silent still).
 """
 
@@ -95,6 +96,7 @@ def blended(
         share = share.detach()
         base = torch.einsum("k,kpmc->pmc", share.to(dt), affine)  # (6, M, 2): the parts' common motion
     if pixel_art:  # whole pixels: the common translation alone (nearest sampling keeps every pixel whole)
+        # (parts sliding past each other by whole pixels were measured: they tear the outline where they meet)
         only = torch.zeros_like(base)
         only[2], only[5] = base[2], base[5]
         zero = torch.zeros(1, 1, 2, M, 2, 1, 1, device=dev, dtype=dt)

@@ -169,7 +169,8 @@ def fill_behind(
 
 
 def layer_images(
-    image: torch.Tensor, masks: torch.Tensor, box: Box, canvas_size: int, align_corners: bool, *, hard: bool = False
+    image: torch.Tensor, masks: torch.Tensor, box: Box, canvas_size: int, align_corners: bool, *, hard: bool = False,
+    only_where_behind: bool = False,
 ) -> torch.Tensor:
     """Splits the premultiplied image ``(B, 4, H, W)`` into ``K`` depth-ordered layers ``(B, K, 4, H, W)``.
 
@@ -179,14 +180,15 @@ def layer_images(
     ``a_k = share * alpha``; under a soft mask its colour may leave the premultiplied range, see ``fill_behind``).
     Composited back to front with "over", the layers give back the image (exactly, up to float rounding), so zero
     motion is the still image. With ``hard`` (pixel art) masks are one-hot and the fill picks existing colours: the
-    palette stays exact.
+    palette stays exact. ``only_where_behind`` (inference) fills behind a layer only where the rest continues behind
+    it (``fill_behind``): a part that moves away from empty background leaves empty background.
     """
     weights = layer_weights(image, masks, box, canvas_size, align_corners, hard=hard)  # (B, K, H, W)
     below = weights.cumsum(dim=1)  # weight of layers 0..k
     rest, layers = image, []
     for k in range(weights.shape[1] - 1, 0, -1):
         share = (weights[:, k : k + 1] / below[:, k : k + 1].clamp_min(1e-6)).clamp(0, 1)  # (B, 1, H, W)
-        back = fill_behind(rest, share, hard=hard)
+        back = fill_behind(rest, share, hard=hard, only_where_behind=only_where_behind)
         layers.append(rest - (1 - share * rest[:, 3:]) * back)
         rest = back
     layers.append(rest)
@@ -320,6 +322,7 @@ def render_loop(
     align_corners: bool = False,
     hard_layers: bool = False,
     phases: torch.Tensor | None = None,
+    only_where_behind: bool = False,
 ) -> Iterator[torch.Tensor]:
     """The frames of one loop of a full-resolution image ``(1, 4, H, W)``, a few at a time: ``(t, 4, h, w)`` chunks.
 
@@ -327,8 +330,10 @@ def render_loop(
 
     With ``hard_layers`` (pixel art, ``mode="nearest"``) each pixel belongs to one layer and the fill behind front
     layers picks existing colours, so every output pixel is an input pixel or a fill from one: a palette stays exact.
+    ``only_where_behind``: fill behind a front layer only where the rest continues behind it (``layer_images``).
     """
-    layers = layer_images(image, motion.masks, box, canvas_size, align_corners, hard=hard_layers)
+    layers = layer_images(image, motion.masks, box, canvas_size, align_corners, hard=hard_layers,
+                          only_where_behind=only_where_behind)
     out_w, out_h = out_size
     chunk = max(1, min(8, _CHUNK_FLOATS // (layers.shape[1] * 4 * out_w * out_h)))
     if phases is None:

@@ -50,11 +50,14 @@ def plan_motion(
     align_corners: bool,
     front: torch.Tensor | None = None,
     keep_framing: bool = True,
+    mode: str = "bilinear",
 ) -> tuple[Motion, torch.Tensor]:
     """The motion as it will be rendered (scaled to stay in the frame) and the frames' phases ``(T,)``.
 
-    Arguments as in ``render_motion``. Raises ``ValueError`` (with a suggestion) when a motion that moves could only
-    stay in the frame by standing still: a still is never written silently.
+    Arguments as in ``render_motion``. With ``mode="nearest"`` the phases are chosen from the motion in whole output
+    pixels, so no frame repeats the one before it (a sub-pixel stretch of the loop draws nothing new: it would show
+    as a pause at every wrap). Raises ``ValueError`` (with a suggestion) when a motion that moves could only stay in
+    the frame by standing still: a still is never written silently.
     """
     weights = canvas[0, 3]
     if front is not None:  # the silhouette of the moving region, in the canvas
@@ -75,6 +78,11 @@ def plan_motion(
                 )
             disp, peak = disp * factor, peak * factor
     _note_small_motion(peak, box, canvas_size, out_size)
+    if mode == "nearest":  # canvas units -> whole output pixels, per axis
+        per_unit = disp.new_tensor([out_size[0] / box[2], out_size[1] / box[3]]) * canvas_size / 2
+        whole = torch.round(disp * per_unit)
+        if bool((torch.nan_to_num(whole).abs() > 0).any()):
+            disp = whole
     return motion, seam_phases(disp, num_frames)
 
 
@@ -112,11 +120,11 @@ def render_motion(
     """
     motion, phases = plan_motion(image, canvas, motion, box, canvas_size=canvas_size, num_frames=num_frames,
                                  out_size=out_size, align_corners=align_corners, front=front,
-                                 keep_framing=keep_framing)
+                                 keep_framing=keep_framing, mode=mode)
     if front is None:
         chunks = render_loop(
             image, motion, num_frames, box=box, canvas_size=canvas_size, out_size=out_size, mode=mode,
-            align_corners=align_corners, hard_layers=hard_layers, phases=phases,
+            align_corners=align_corners, hard_layers=hard_layers, phases=phases, only_where_behind=True,
         )
     else:
         chunks = _render_masked(image, motion, front, phases, box=box, canvas_size=canvas_size, out_size=out_size,
