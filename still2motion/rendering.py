@@ -54,9 +54,8 @@ def plan_motion(
 ) -> tuple[Motion, torch.Tensor]:
     """The motion as it will be rendered (scaled to stay in the frame) and the frames' phases ``(T,)``.
 
-    Arguments as in ``render_motion``. With ``mode="nearest"`` the phases are chosen from the motion in whole output
-    pixels, so no frame repeats the one before it (a sub-pixel stretch of the loop draws nothing new: it would show
-    as a pause at every wrap). Raises ``ValueError`` (with a suggestion) when a motion that moves could only stay in
+    Arguments as in ``render_motion``. With ``mode="nearest"`` no time is spent where the motion is under 0.6 output
+    pixels (those frames would repeat the input: a pause at every wrap). Raises ``ValueError`` (with a suggestion) when a motion that moves could only stay in
     the frame by standing still: a still is never written silently.
     """
     weights = canvas[0, 3]
@@ -78,12 +77,11 @@ def plan_motion(
                 )
             disp, peak = disp * factor, peak * factor
     _note_small_motion(peak, box, canvas_size, out_size)
-    if mode == "nearest":  # canvas units -> whole output pixels, per axis
+    at_rest = None
+    if mode == "nearest":  # where no point moves 0.6 output px, nearest sampling draws the input itself
         per_unit = disp.new_tensor([out_size[0] / box[2], out_size[1] / box[3]]) * canvas_size / 2
-        whole = torch.round(disp * per_unit)
-        if bool((torch.nan_to_num(whole).abs() > 0).any()):
-            disp = whole
-    return motion, seam_phases(disp, num_frames)
+        at_rest = torch.nan_to_num(disp * per_unit).abs().amax(dim=(1, 2)) < 0.6  # (G + 1,)
+    return motion, seam_phases(disp, num_frames, at_rest)
 
 
 def render_motion(
