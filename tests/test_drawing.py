@@ -120,9 +120,10 @@ def test_an_opaque_picture_moves_and_keeps_its_border_fixed():
 
 
 def _streak(frame: np.ndarray) -> bool:
-    """Whether a border of ``frame`` (H, W, C) repeats its edge pixels: its two outermost rows or columns equal."""
-    return any(np.array_equal(a, b) for a, b in (
-        (frame[:, 0], frame[:, 1]), (frame[:, -1], frame[:, -2]), (frame[0], frame[1]), (frame[-1], frame[-2])))
+    """Whether a border of ``frame`` (H, W, C) repeats its edge pixels: more than 5 % of its outermost pixels equal
+    to their inner neighbours (on a random texture, bilinear resampling makes equal neighbours rare: about 1 %)."""
+    pairs = ((frame[:, 0], frame[:, 1]), (frame[:, -1], frame[:, -2]), (frame[0], frame[1]), (frame[-1], frame[-2]))
+    return max((a == b).all(axis=-1).mean() for a, b in pairs) > 0.05
 
 
 @pytest.mark.parametrize("motion", ["sway", "float", "bob", "auto"])
