@@ -54,8 +54,9 @@ def plan_motion(
 ) -> tuple[Motion, torch.Tensor]:
     """The motion as it will be rendered (scaled to stay in the frame) and the frames' phases ``(T,)``.
 
-    Arguments as in ``render_motion``. With ``mode="nearest"`` no time is spent where the motion is under 0.6 output
-    pixels (those frames would repeat the input: a pause at every wrap). Raises ``ValueError`` (with a suggestion) when a motion that moves could only stay in
+    Arguments as in ``render_motion`` (``mode`` is accepted for symmetry; the phases do not depend on it: skipping the
+    sub-pixel stretch of a whole-pixel motion near the wrap was measured and made the val phase-L1 worse,
+    docs/keeping-the-drawing.md). Raises ``ValueError`` (with a suggestion) when a motion that moves could only stay in
     the frame by standing still: a still is never written silently.
     """
     weights = canvas[0, 3]
@@ -77,11 +78,7 @@ def plan_motion(
                 )
             disp, peak = disp * factor, peak * factor
     _note_small_motion(peak, box, canvas_size, out_size)
-    at_rest = None
-    if mode == "nearest":  # where no point moves 0.6 output px, nearest sampling draws the input itself
-        per_unit = disp.new_tensor([out_size[0] / box[2], out_size[1] / box[3]]) * canvas_size / 2
-        at_rest = torch.nan_to_num(disp * per_unit).abs().amax(dim=(1, 2)) < 0.6  # (G + 1,)
-    return motion, seam_phases(disp, num_frames, at_rest)
+    return motion, seam_phases(disp, num_frames)
 
 
 def render_motion(

@@ -54,13 +54,11 @@ def peak_displacement(disp: torch.Tensor) -> float:
     return float(torch.nan_to_num(disp.norm(dim=-1), nan=0.0).max()) if disp.numel() else 0.0
 
 
-def seam_phases(disp: torch.Tensor, num_frames: int, at_rest: torch.Tensor | None = None) -> torch.Tensor:
+def seam_phases(disp: torch.Tensor, num_frames: int) -> torch.Tensor:
     """Phases ``(T,)`` for the frames of one loop, starting at 0, from the ``displacements`` of the motion.
 
     Speed is the largest step of any point between neighbouring fine phases; steps slower than ``FLOOR`` times the
-    mean step are sped up to it. ``at_rest`` ``(G + 1,)`` bool marks fine phases whose frame would be the input itself
-    (a whole-pixel motion under half a pixel): no time is spent there, so no frame repeats frame 0 at the wrap. A
-    motion that does not move gets the uniform phases ``2 pi t / T``.
+    mean step are sped up to it. A motion that does not move gets the uniform phases ``2 pi t / T``.
     """
     uniform = frame_phases(num_frames, device=disp.device)
     speed = torch.nan_to_num((disp[1:] - disp[:-1]).norm(dim=-1), nan=0.0).amax(dim=1).double()  # (G,)
@@ -69,8 +67,6 @@ def seam_phases(disp: torch.Tensor, num_frames: int, at_rest: torch.Tensor | Non
         return uniform
     # time spent on each fine step: unchanged where fast, shortened where slower than the floor
     dwell = torch.minimum(torch.ones_like(speed), speed / (FLOOR * mean))
-    if at_rest is not None and not bool(at_rest.all()):
-        dwell = torch.where(at_rest[1:] & at_rest[:-1], torch.zeros_like(dwell), dwell)
     tau = torch.cat((dwell.new_zeros(1), dwell.cumsum(0)))  # (G + 1,) monotone, tau[0] = 0
     targets = torch.arange(num_frames, dtype=torch.float64, device=tau.device) * (tau[-1] / num_frames)
     i = torch.searchsorted(tau, targets, right=True).clamp(1, _FINE) - 1  # fine step holding each target
