@@ -13,7 +13,7 @@ split can appear:
   but the common translation) is scaled down until, in every phase, the Jacobian's singular values lie in
   ``SINGULAR_RANGE`` and its determinant in ``AREA_RANGE`` (the way ``framing.keep_in_frame`` scales a motion that
   leaves the frame);
-- an opaque picture keeps its background still and its borders fixed: the front part moves over it, its weight
+- an opaque picture keeps its background still and its borders fixed: the front part moves within it, its weight
   tapering to 0 at the frame, so the picture moves without letting anything in at its borders;
 - pixel art moves in whole pixels: the parts' common translation alone, sampled with nearest (parts that slide past
   each other by whole pixels tear the outline where they meet: measured, docs/keeping-the-drawing.md);
