@@ -23,11 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from still2motion import DEFAULT_MODEL, io, load_model  # noqa: E402
-from still2motion.motion import Motion, render_loop  # noqa: E402
+from still2motion.motion import render_loop  # noqa: E402
 from still2motion.presets import PRESET_NAMES  # noqa: E402
 from still2motion.rendering import plan_motion, render_motion  # noqa: E402
 from train.drawing_metrics import ghost_share, off_palette_share, outline_kept, warp_shares  # noqa: E402

@@ -8,9 +8,9 @@ from PIL import Image, ImageDraw
 
 from conftest import TX, TY, A, B, C, D, hand_set_model, random_model, run_cli
 from still2motion import io
-from still2motion.drawing import keep_drawing, near_rigid
+from still2motion.drawing import near_rigid
 from still2motion.fill import enclosed
-from still2motion.motion import Motion, fill_behind
+from still2motion.motion import Motion, fill_behind, render_loop
 from still2motion.rendering import plan_motion
 from train.drawing_metrics import ghost_share, off_palette_share, outline_kept, warp_shares
 
@@ -175,7 +175,6 @@ def test_a_brushed_arm_that_moves_leaves_no_ghost(strength):
                           model.animate(img, num_frames=8, strength=strength, mask=front[0, 0].numpy()).frames])
     planned, phases, image, box = _planned(model, img, strength=strength, front=front)
     moving = (image * front)[0, 3] >= 0.5
-    from still2motion.motion import render_loop
     sil = (image * front)[:, 3:].expand(1, 4, 96, 96).contiguous()
     warped = torch.cat(list(render_loop(sil, planned, 8, box=box, canvas_size=32, out_size=(96, 96),
                                         phases=phases)))[:, 3] >= 0.25
