@@ -34,6 +34,22 @@ def _upsample2(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return up[..., : size[0], : size[1]]
 
 
+def enclosed(still: torch.Tensor) -> torch.Tensor:
+    """Where a still part continues behind a moving one: pixels with ``still`` (bool ``(..., H, W)``) pixels on both
+    sides along their row or along their column (the still part itself included).
+
+    A body behind a brushed patch of its belly encloses the patch; an arm held out from the body, or a head above
+    it, has empty background on one side, so nothing is behind it: when it moves, that place must turn transparent.
+    """
+
+    def between(dim: int) -> torch.Tensor:
+        before = still.int().cummax(dim=dim).values.bool()
+        after = still.int().flip(dim).cummax(dim=dim).values.flip(dim).bool()
+        return before & after
+
+    return between(-1) | between(-2)
+
+
 def push_pull(color: torch.Tensor, weight: torch.Tensor, *, hard: bool = False) -> torch.Tensor:
     """Fills every pixel with a colour spread from the pixels that are known.
 

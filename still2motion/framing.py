@@ -68,7 +68,9 @@ def keep_in_frame(
         The motion (the same object when nothing had to change) and the factor applied (1.0 when none).
     """
     alpha = alpha_proxy(image)
-    if float(alpha.sum()) == 0 or visible_fraction(alpha, motion, box, canvas_size, align_corners=align_corners) >= MIN_VISIBLE:
+    # an opaque picture fills its frame and the renderer pads it by reflection: nothing leaves, nothing to scale
+    # (measured against the enlarged proxy frame it would always look 3/4 lost, and be scaled to a still)
+    if float(alpha.sum()) == 0 or float(alpha.min()) >= 1 - 1e-6 or visible_fraction(alpha, motion, box, canvas_size, align_corners=align_corners) >= MIN_VISIBLE:
         return motion, 1.0
     low, high = 0.0, 1.0
     for _ in range(_STEPS):

@@ -17,6 +17,7 @@ from PIL import Image
 from . import config as cfg
 from . import io, presets
 from .checks import Progress, Request, Still, check, load
+from .drawing import keep_drawing
 from .hub import load_weights, read_config, validate_config
 from .motion import Motion
 from .rendering import render_motion
@@ -154,6 +155,19 @@ class Generator(torch.nn.Module):
 
         A preset needs no network forward; with a mask the masked region moves over the static rest of the image.
         """
+        mo, framing = self.controlled_motion(canvas, box, motion=motion, front=front, strength=strength, noise=noise,
+                                             out_size=out_size, has_alpha=has_alpha, hard_layers=hard_layers)
+        yield from render_motion(
+            image, canvas, mo, box, canvas_size=canvas.shape[-1], num_frames=num_frames, out_size=out_size, mode=mode,
+            align_corners=bool(getattr(self, "align_corners", False)), hard_layers=hard_layers, front=front,
+            keep_framing=framing,
+        )
+
+    def controlled_motion(
+        self, canvas: torch.Tensor, box: io.Box, *, motion: str, front: torch.Tensor | None, strength: float,
+        noise: torch.Tensor, out_size: tuple[int, int], has_alpha: bool, hard_layers: bool = False,
+    ) -> tuple[Motion, bool]:
+        """The motion ``render_controlled`` renders (before framing) and whether framing may scale it."""
         R = canvas.shape[-1]
         alpha = canvas[:, 3]  # (1, R, R)
         if front is not None:  # the masked part of the silhouette is what moves (and what presets pivot on)
@@ -161,23 +175,20 @@ class Generator(torch.nn.Module):
         if motion == "auto":
             learned = self.predict_motion(canvas, noise, has_alpha)
             front_layer = Motion(torch.ones_like(learned.masks[:, :1]), learned.affine[:, -1:], learned.flow[:, -1:])
-            mo, framing = front_layer.scaled(strength), True
-        else:
-            preset = presets.get_preset(motion)
-            amplitude = preset.amplitude * strength
-            if preset.scalable and strength > 0:  # at least one output pixel, so tiny pixel art still moves
-                sil = presets.silhouette_of(alpha[0].float().cpu(), box)
-                height_px = sil.height * R / 2 * out_size[1] / box[3]
-                amplitude = max(amplitude, 1.0 / max(height_px, 1e-6))
-            mo = presets.preset_motion(motion, canvas, amplitude=amplitude, box=box, silhouette=alpha)
-            if strength == 0:
-                mo = mo.scaled(0.0)
-            framing = False  # preset_motion keeps its own motion in the frame (and spin may not be scaled)
-        yield from render_motion(
-            image, canvas, mo, box, canvas_size=R, num_frames=num_frames, out_size=out_size, mode=mode,
-            align_corners=bool(getattr(self, "align_corners", False)), hard_layers=hard_layers, front=front,
-            keep_framing=framing,
-        )
+            region = None if front is None else alpha[0]
+            mo = keep_drawing(front_layer.scaled(strength), canvas, box, out_size=out_size, pixel_art=hard_layers,
+                              region=region)
+            return mo, True
+        preset = presets.get_preset(motion)
+        amplitude = preset.amplitude * strength
+        if preset.scalable and strength > 0:  # at least one output pixel, so tiny pixel art still moves
+            sil = presets.silhouette_of(alpha[0].float().cpu(), box)
+            height_px = sil.height * R / 2 * out_size[1] / box[3]
+            amplitude = max(amplitude, 1.0 / max(height_px, 1e-6))
+        mo = presets.preset_motion(motion, canvas, amplitude=amplitude, box=box, silhouette=alpha)
+        if strength == 0:
+            mo = mo.scaled(0.0)
+        return mo, False  # preset_motion keeps its own motion in the frame (and spin may not be scaled)
 
     def sample_noise(self, seed: int, batch_size: int = 1) -> torch.Tensor:
         """The noise vector ``z`` for a seed: ``(B, noise_dim)`` (a request's checks draw a seed for ``None``)."""

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .fill import push_pull
+from .fill import enclosed, push_pull
 
 Box = Sequence[int]  # (left, top, width, height) in canvas pixels, as returned by io.letterbox
 
@@ -130,13 +130,18 @@ def layer_weights(
     return weights
 
 
-def fill_behind(image: torch.Tensor, cover: torch.Tensor, *, hard: bool = False) -> torch.Tensor:
+def fill_behind(
+    image: torch.Tensor, cover: torch.Tensor, *, hard: bool = False, only_where_behind: bool = False
+) -> torch.Tensor:
     """The back layer of a two-layer split: ``image (B, 4, H, W)`` with the part a front layer covers filled.
 
     ``cover (B, 1, H, W)`` is the front layer's mask, so the front's alpha is ``a_F = cover * alpha``. The back keeps
     the alpha that makes ``front over back`` the image again: 1 at opaque pixels (something is always behind an
     opaque front: the fill), ``alpha (1 - cover) / (1 - a_F)`` elsewhere (nothing behind a semi-transparent front
-    edge; transparent stays transparent). Its colour is the pixel's own where the front barely covers it and a
+    edge; transparent stays transparent). With ``only_where_behind`` (a brushed part) the back is filled only where
+    the still part continues behind the front (``fill.enclosed``: still pixels on both sides along the row or the
+    column) and is transparent where the front covers half or more and nothing is behind it: an arm held out
+    against empty background leaves empty background when it moves, never a ghost of itself. Its colour is the pixel's own where the front barely covers it and a
     push-pull fill from those pixels (weighted by alpha: inside the silhouette) where the front covers half or more
     (``known = 1 - 2 cover``, clamped), so a front that moves uncovers the fill, never a copy of itself.
 
@@ -150,6 +155,9 @@ def fill_behind(image: torch.Tensor, cover: torch.Tensor, *, hard: bool = False)
     a_front = cover * alpha
     opaque = alpha >= 1 - 1e-6
     a_back = torch.where(opaque, torch.ones_like(alpha), alpha * (1 - cover) / (1 - a_front).clamp_min(1e-6))
+    if only_where_behind:  # transparent where the still part does not continue behind the front (issue 33)
+        still = ((alpha >= 0.5) & (cover < 0.5)).detach()
+        a_back = torch.where((cover >= 0.5) & ~enclosed(still), torch.zeros_like(a_back), a_back)
     known = (cover < 0.5).to(cover.dtype) if hard else (1 - 2 * cover).clamp(0, 1) + 1e-6
     color = a_back * push_pull(known * rgb, known * alpha, hard=hard)  # (B, 3, H, W): own colour where known
     # the range that keeps the front valid, enforced where the front is at most half opaque and released by a_F = 0.9
@@ -161,7 +169,8 @@ def fill_behind(image: torch.Tensor, cover: torch.Tensor, *, hard: bool = False)
 
 
 def layer_images(
-    image: torch.Tensor, masks: torch.Tensor, box: Box, canvas_size: int, align_corners: bool, *, hard: bool = False
+    image: torch.Tensor, masks: torch.Tensor, box: Box, canvas_size: int, align_corners: bool, *, hard: bool = False,
+    only_where_behind: bool = False,
 ) -> torch.Tensor:
     """Splits the premultiplied image ``(B, 4, H, W)`` into ``K`` depth-ordered layers ``(B, K, 4, H, W)``.
 
@@ -171,14 +180,15 @@ def layer_images(
     ``a_k = share * alpha``; under a soft mask its colour may leave the premultiplied range, see ``fill_behind``).
     Composited back to front with "over", the layers give back the image (exactly, up to float rounding), so zero
     motion is the still image. With ``hard`` (pixel art) masks are one-hot and the fill picks existing colours: the
-    palette stays exact.
+    palette stays exact. ``only_where_behind`` (inference) fills behind a layer only where the rest continues behind
+    it (``fill_behind``): a part that moves away from empty background leaves empty background.
     """
     weights = layer_weights(image, masks, box, canvas_size, align_corners, hard=hard)  # (B, K, H, W)
     below = weights.cumsum(dim=1)  # weight of layers 0..k
     rest, layers = image, []
     for k in range(weights.shape[1] - 1, 0, -1):
         share = (weights[:, k : k + 1] / below[:, k : k + 1].clamp_min(1e-6)).clamp(0, 1)  # (B, 1, H, W)
-        back = fill_behind(rest, share, hard=hard)
+        back = fill_behind(rest, share, hard=hard, only_where_behind=only_where_behind)
         layers.append(rest - (1 - share * rest[:, 3:]) * back)
         rest = back
     layers.append(rest)
@@ -216,15 +226,23 @@ def source_coords(motion: Motion, phases: torch.Tensor, out_coords: torch.Tensor
     return warped + dense
 
 
-def _edge_padded(grid: torch.Tensor, opaque: torch.Tensor, size: tuple[int, int], align_corners: bool) -> torch.Tensor:
-    """Clamps the grid ``(B, ..., 2)`` of the ``opaque`` ``(B,)`` items to the outer pixel centres of a ``(W, H)``
-    image: ``grid_sample``'s "border" padding, chosen per item inside one zero-padded call."""
+def _reflected(grid: torch.Tensor, opaque: torch.Tensor, size: tuple[int, int], align_corners: bool) -> torch.Tensor:
+    """Reflects the grid ``(B, ..., 2)`` of the ``opaque`` ``(B,)`` items about the outer pixel centres of a
+    ``(W, H)`` image, chosen per item inside one zero-padded call.
+
+    Outside an opaque picture the renderer shows the picture mirrored about its edge pixels (the edge pixel itself
+    is not repeated), so a motion that reaches the border never smears the edge pixels into streaks (issue 32,
+    item 11) and never lets transparency in.
+    """
     if align_corners:
         limit = grid.new_ones(2)
     else:
         limit = 1 - 1 / grid.new_tensor(size)
-    clamped = torch.maximum(torch.minimum(grid, limit), -limit)
-    return torch.where(opaque.view(-1, *[1] * (grid.ndim - 1)), clamped, grid)
+    span = (2 * limit).clamp_min(1e-6)  # a one-pixel axis (limit 0) clamps to its only pixel
+    folded = torch.remainder(grid + limit, 2 * span)
+    mirrored = torch.where(folded > span, 2 * span - folded, folded) - limit
+    mirrored = torch.where(limit > 0, mirrored, torch.zeros_like(mirrored))
+    return torch.where(opaque.view(-1, *[1] * (grid.ndim - 1)), mirrored, grid)
 
 
 def render(
@@ -243,8 +261,9 @@ def render(
 
     The one renderer: training (``Still2Motion.forward_frames``, ``train/fit/fit_motion.py``; differentiable) and
     inference (``render_loop``) both call it. Layers are sampled with zero padding (outside the image is
-    transparent), except the back layer of an *opaque* input (its alpha is 1 everywhere), which is edge-padded, so
-    moving layers never let transparency in at the borders of a picture.
+    transparent), except the back layer of an *opaque* input (its alpha is 1 everywhere), which is reflected about
+    its edge pixels, so moving layers never let transparency in at the borders of a picture and never smear its edge
+    pixels into streaks.
 
     Args:
         layers: ``(B, K, 4, H, W)`` depth-ordered premultiplied RGBA layers (``layer_images``; layer 0 at the back),
@@ -269,7 +288,7 @@ def render(
     grid = canvas_to_grid(src, box, canvas_size).to(layers.dtype)  # (B, T, K, h, w, 2)
     opaque = layers[:, 0, 3].flatten(1).amin(dim=1) >= 1 - 1e-6  # (B,)
     if bool(opaque.any()):
-        back = _edge_padded(grid[:, :, :1], opaque, (W, H), align_corners)
+        back = _reflected(grid[:, :, :1], opaque, (W, H), align_corners)
         grid = torch.cat((back, grid[:, :, 1:]), dim=2)
     # one grid_sample per layer image, its T frames stacked along the output height: no copy of the layers
     grid = grid.transpose(1, 2).reshape(B * K, T * out_h, out_w, 2)
@@ -303,6 +322,7 @@ def render_loop(
     align_corners: bool = False,
     hard_layers: bool = False,
     phases: torch.Tensor | None = None,
+    only_where_behind: bool = False,
 ) -> Iterator[torch.Tensor]:
     """The frames of one loop of a full-resolution image ``(1, 4, H, W)``, a few at a time: ``(t, 4, h, w)`` chunks.
 
@@ -310,8 +330,10 @@ def render_loop(
 
     With ``hard_layers`` (pixel art, ``mode="nearest"``) each pixel belongs to one layer and the fill behind front
     layers picks existing colours, so every output pixel is an input pixel or a fill from one: a palette stays exact.
+    ``only_where_behind``: fill behind a front layer only where the rest continues behind it (``layer_images``).
     """
-    layers = layer_images(image, motion.masks, box, canvas_size, align_corners, hard=hard_layers)
+    layers = layer_images(image, motion.masks, box, canvas_size, align_corners, hard=hard_layers,
+                          only_where_behind=only_where_behind)
     out_w, out_h = out_size
     chunk = max(1, min(8, _CHUNK_FLOATS // (layers.shape[1] * 4 * out_w * out_h)))
     if phases is None:

@@ -181,12 +181,19 @@ def test_a_wide_bar_stays_in_its_own_strip():
 # issue 22, item 9: tiny pixel art
 
 
-def test_tiny_pixel_art_gets_a_note_when_auto_barely_moves(caplog):
+def test_auto_moves_tiny_pixel_art_by_a_whole_pixel_without_a_note(caplog):
+    """Issue 33: a guard may not buy cleanliness by standing still: a learned motion under one output pixel is
+    raised to one (it used to barely move, with a note), in whole pixels (every frame a shift of the input)."""
     tiny = _pixel_sprite(8, 8)
     with caplog.at_level(logging.WARNING, logger="still2motion"):
-        hand_set_model({(TX, 1, "b"): 0.05}).animate(tiny, num_frames=20)
-    notes = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(notes) == 1 and "barely" in notes[0] and "\n" not in notes[0]
+        frames = _arrays(hand_set_model({(TX, 1, "b"): 0.05}).animate(tiny, num_frames=20))
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING]
+    moved = [f for f in frames[1:] if not np.array_equal(f, frames[0])]
+    assert moved
+    src = frames[0]
+    for f in moved:  # a whole-pixel shift along x: some integer dx maps the input onto the frame
+        assert any(np.array_equal(np.roll(src, dx, axis=1)[:, max(dx, 0) : 8 + min(dx, 0)],
+                                  f[:, max(dx, 0) : 8 + min(dx, 0)]) for dx in (-2, -1, 1, 2))
 
 
 def test_a_preset_moves_tiny_pixel_art_by_a_whole_pixel():

@@ -205,7 +205,8 @@ def test_hard_layers_keep_the_palette_of_large_pixel_art():
 
 
 def test_forward_frames_and_animate_agree():
-    """One renderer: the differentiable training frames equal what ``animate`` writes (up to uint8 rounding)."""
+    """One renderer: the differentiable training frames of the motion ``animate`` renders (the learned motion kept a
+    drawing, ``model.auto_motion``) equal what ``animate`` writes (up to uint8 rounding)."""
     model = random_model(seed=2, scale=0.1)
     rng = np.random.default_rng(0)
     arr = np.zeros((32, 32, 4), np.uint8)
@@ -217,7 +218,7 @@ def test_forward_frames_and_animate_agree():
     assert tuple(box) == (0, 0, 32, 32)
     with torch.no_grad():  # animate samples the loop at seam-keeping phases (timing.py); render those same phases
         x = io.to_tensor(canvas)[None]
-        mo = model.predict_motion(x, model.sample_noise(0), True)
+        mo = model.auto_motion(x, box, strength=1.0, noise=model.sample_noise(0), out_size=(32, 32), has_alpha=True)
         disp = timing.displacements(mo, timing.motion_points(x[0, 3], box, model.resolution))
         if not framing.clearly_inside(x[0, 3], box, model.resolution, timing.peak_displacement(disp)):
             mo, factor = framing.keep_in_frame(x, mo, box, model.resolution, align_corners=model.align_corners)

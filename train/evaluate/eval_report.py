@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from train.evaluate.drawing_metrics import DRAWING_METRICS
 from train.evaluate.metrics import METRICS, REAL_METRICS
 from train.evaluate.protocol_report import protocol_markdown, summarize_protocol
 
@@ -98,7 +99,8 @@ def build_report(
     """
     out_rows = {}
     for name, row in rows.items():
-        metrics = (*METRICS, *(m for m in EXTRA_METRICS if any(m in it for it in row["items"])), "seconds")
+        extra = (*EXTRA_METRICS, *DRAWING_METRICS)
+        metrics = (*METRICS, *(m for m in extra if any(m in it for it in row["items"])), "seconds")
         out_rows[name] = {"kind": row["kind"], "model": row["model"], **aggregate(row["items"], metrics)}
         if row.get("blind"):
             out_rows[name]["blind"] = row["blind"]
@@ -170,7 +172,26 @@ def to_markdown(report: dict) -> str:
             )
     if report.get("protocol"):
         lines += ["", protocol_markdown(report["protocol"])]
+    lines += _drawing_table(report)
     return "\n".join(lines) + "\n"
+
+
+def _drawing_table(report: dict) -> list[str]:
+    """Keeping the drawing (issue 33): medians and worst values of the measures of ``train/evaluate/drawing_metrics.py``."""
+    rows = [(name, row["overall"]) for name, row in report["rows"].items()
+            if any(m in row["overall"] for m in DRAWING_METRICS)]
+    if not rows:
+        return []
+    lines = ["", "## Keeping the drawing", "",
+             "Worst frame of each loop; medians over loops (fold and distortion: means, shares of the silhouette).", "",
+             "| row | fold ↓ | distortion ↓ | outline kept (min) | outline kept (max) | off-palette ↓ |", "|---" * 6 + "|"]
+    for name, block in rows:
+        def get(key: str, stat: str) -> str:
+            value = block.get(key, {}).get(stat)
+            return "—" if value is None else f"{value:.4f}"
+        lines.append(f"| {name} | {get('fold', 'mean')} | {get('distortion', 'mean')} | {get('outline_kept_min', 'median')}"
+                     f" | {get('outline_kept_max', 'median')} | {get('off_palette', 'median')} |")
+    return lines
 
 
 def _fmt(value: float | None, fmt: str) -> str:

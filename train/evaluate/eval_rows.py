@@ -20,6 +20,7 @@ from PIL import Image
 from still2motion import DEFAULT_MODEL
 from train.evaluate.design_baselines import load_generator
 from still2motion.model import check_noise_scale
+from train.evaluate.drawing_metrics import warp_scores
 from train.evaluate.blind_curve import blind_row_name
 from train.evaluate.baseline_rows import Blind, OwnMotion, RandomMotion, static_frames
 from train.fit.motion_targets import MotionTargets
@@ -49,6 +50,7 @@ class Row:
     extra: Callable[[str], dict] | None = None
     variants: Callable[[Image.Image, int, float, str], list[Frames]] | None = None
     meta: dict = field(default_factory=dict)
+    warp: Callable[[Image.Image, int], dict] | None = None  # (image, num_frames) -> fold / distortion shares
 
 
 def model_name(model: str) -> str:
@@ -104,7 +106,12 @@ def build_rows(args: argparse.Namespace, train_seqs: Callable[[], list[str]], ev
         def variants(image, num_frames, fps, seq, animate=animate):
             return [animate(image, num_frames, fps, seq, seed=args.seed + k) for k in range(1, args.seeds)]
 
-        rows[name] = Row("model", value, animate, variants=variants if args.seeds > 1 else None)
+        def warp(image, num_frames, model=model):  # issue 33: the warp animate applies (learned motion only)
+            if not hasattr(model, "auto_motion"):
+                return {}
+            return warp_scores(model, image.convert("RGBA"), num_frames=num_frames, seed=args.seed, strength=args.strength)
+
+        rows[name] = Row("model", value, animate, variants=variants if args.seeds > 1 else None, warp=warp)
     for baseline in dict.fromkeys(args.baseline):  # repeated flags give one row
         if baseline == "static":
             rows["static"] = Row("baseline", None, lambda image, num_frames, fps, seq: static_frames(image, num_frames))

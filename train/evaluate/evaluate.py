@@ -37,6 +37,9 @@ Outputs, in ``OUT``:
   loop) are ``null``. ``random-motion`` and ``retrieval`` items also name the training sequence whose motion they
   borrowed (``motion_from``). Items carry ``character`` and, when ``--fits`` / ``--coherent_fits`` are given, the
   loop's ``kind`` (``train/fit/loop_kinds.py``); model rows with ``--seeds`` > 1 add ``best_phase_l1`` and ``diversity``.
+  Every item also has the keeping-the-drawing measures (``train/evaluate/drawing_metrics.py``, issue 33): ``outline_kept_min``,
+  ``outline_kept_max`` and ``off_palette`` (worst frame), and for still2motion rows ``fold`` and ``distortion``
+  (worst frame's share of the silhouette); ``metrics.md`` ends with their table.
   ``"protocol"``: the summary with character-bootstrap intervals, per source and per kind, and the blind-curve
   verdicts (``train/evaluate/protocol_report.py``).
 - ``realism.md`` (with ``--realism``): the realism table.
@@ -72,6 +75,7 @@ from train.fit.loop_kinds import loop_kinds  # noqa: E402
 from train.evaluate.metrics import best_of, score_clip, score_real, seed_diversity  # noqa: E402
 from train.evaluate.realism import loops_arg, realism_for_rows, write_realism  # noqa: E402
 from train.data.sequences import SPLITS, Sequence, list_sequences, select  # noqa: E402
+from train.evaluate.drawing_metrics import drawing_scores  # noqa: E402
 
 logger = logging.getLogger("evaluate")
 
@@ -160,6 +164,9 @@ def evaluate(
                 item.update(row.extra(seq.seq))
             clip = to_clip(generated)
             item.update(score_clip(clip, real, real[0]))
+            item.update(drawing_scores(clip, real[0]))  # issue 33: outline kept, off-palette share
+            if row.warp is not None:
+                item.update(row.warp(image, num_frames))  # fold and distortion shares of the applied warp
             if row.variants is not None:
                 clips = [clip] + [to_clip(f) for f in row.variants(image, num_frames, fps, seq.seq)]
                 item.update(best_phase_l1=best_of(clips, real), diversity=seed_diversity(clips, real[0]))
