@@ -333,3 +333,26 @@ def test_prepare_splits_keep_tone_variants_together_and_pekka_unseen(tmp_path, m
     pekka = [ln for ln in lines if ln["character"].startswith("pekkakana2:")]
     assert pekka and all(ln["split"] in ("unseen-val", "unseen-test") for ln in pekka)
     assert all(ln["license"] == "BSD-2-Clause" and ln["source"] == "debian:pekka-kana-2-data=1.2.7-1" for ln in pekka)
+
+
+@pytest.mark.parametrize("split", ["unseen-val", "unseen-test"])
+def test_evaluate_runs_on_pekkakana2_unseen_splits(tmp_path, split):
+    from test_evaluate import write_circling_root
+
+    from train.evaluate import main
+
+    root = write_circling_root(tmp_path / "data", [
+        {"seq": seq, "split": sp, "source": "debian:pekka-kana-2-data=1.2.7-1", "character": ch,
+         "anim": seq.split("#")[1], "fps": 12, "n_frames": n, "size": [20, 16], "loop": True}
+        for seq, sp, ch, n in [("pekkakana2.frog#frog1.walk", "unseen-val", "pekkakana2:frog", 4),
+                               ("pekkakana2.pig#pig.idle", "unseen-test", "pekkakana2:pig", 6),
+                               ("supertux.a#walk", "unseen-val", "supertux:a", 4),
+                               ("toy.b#walk", "train", "toy:b", 4)]])
+    out = tmp_path / "out"
+    argv = ["--data_dir", str(root), "--split", split, "--sources", "pekkakana2", "--baseline", "static",
+            "--output_dir", str(out), "--contact_sheets", "0", "--bootstrap", "20"]
+    assert main(argv) == 0
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["n"] == 1 and report["sources"] == ["pekkakana2"]
+    expected = "pekkakana2.frog#frog1.walk" if split == "unseen-val" else "pekkakana2.pig#pig.idle"
+    assert [it["seq"] for it in report["rows"]["static"]["items"]] == [expected]
