@@ -356,3 +356,19 @@ def test_evaluate_runs_on_pekkakana2_unseen_splits(tmp_path, split):
     assert report["n"] == 1 and report["sources"] == ["pekkakana2"]
     expected = "pekkakana2.frog#frog1.walk" if split == "unseen-val" else "pekkakana2.pig#pig.idle"
     assert [it["seq"] for it in report["rows"]["static"]["items"]] == [expected]
+
+
+def test_style_stats_none_changes_nothing_strong_does(tmp_path):
+    from test_evaluate import write_circling_root
+
+    from train import style_stats
+
+    root = write_circling_root(tmp_path / "data", [
+        {"seq": f"fluentemoji.c{i}#c{i}", "split": "train", "source": "npm:x@1", "character": f"fluentemoji:c{i}",
+         "anim": f"c{i}", "fps": 8, "n_frames": 4, "size": [20, 16], "loop": True} for i in range(12)])
+    rows = style_stats.measure(root, "fluentemoji", items=12, resolution=32)
+    assert rows["none"]["changed"] == 0 and rows["none"]["|d|"] == 0 and rows["none"]["colours"] == 1
+    assert rows["strong"]["changed"] > rows["default"]["changed"] > 0 and rows["strong"]["|d|"] > 0
+    assert style_stats.contact_sheet(root, ["fluentemoji"], 32, per_row=4).size == (4 * 32, 3 * 32)
+    with pytest.raises(ValueError, match="no items of source 'nope'"):
+        style_stats.measure(root, "nope", items=4, resolution=32)
