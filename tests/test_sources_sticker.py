@@ -372,3 +372,28 @@ def test_style_stats_none_changes_nothing_strong_does(tmp_path):
     assert style_stats.contact_sheet(root, ["fluentemoji"], 32, per_row=4).size == (4 * 32, 3 * 32)
     with pytest.raises(ValueError, match="no items of source 'nope'"):
         style_stats.measure(root, "nope", items=4, resolution=32)
+
+
+def test_filter_compact_pack_keeps_blobs_byte_for_byte(tmp_path):
+    from test_evaluate import write_circling_root
+
+    from still2motion.compact_pack import CompactPackDataset, read_header
+    from train.pack import filter_compact_pack, write_compact_pack
+
+    root = write_circling_root(tmp_path / "data", [
+        {"seq": f"{src}.c{i}#a", "split": "train", "source": "x", "character": f"{src}:c{i}", "anim": "a", "fps": 8,
+         "n_frames": 4, "size": [20, 16], "loop": True, "license": "MIT"}
+        for src in ("widelands", "fluentemoji") for i in range(3)])
+    full = tmp_path / "full.s2mpack"
+    write_compact_pack(root, full, resolution=16, workers=1)
+    old = tmp_path / "old.s2mpack"
+    assert filter_compact_pack(full, old, drop={"fluentemoji"}) < full.stat().st_size
+    info, _ = read_header(old)
+    assert [r["seq"] for r in info["splits"]["train"]] == [f"widelands.c{i}#a" for i in range(3)]
+    assert {ln["character"].split(":")[0] for ln in info["manifest"]} == {"widelands"}
+    a, b = CompactPackDataset(full, augment=False), CompactPackDataset(old, augment=False)
+    for j, row in enumerate(b.items):
+        i = next(k for k, r in enumerate(a.items) if r["seq"] == row["seq"])
+        assert all(np.array_equal(x, y) for x, y in zip(a.frames(i, [0, 1, 2, 3]), b.frames(j, [0, 1, 2, 3])))
+    with pytest.raises(ValueError, match="no sequences"):
+        filter_compact_pack(full, tmp_path / "none.s2mpack", sources={"nope"})
