@@ -149,7 +149,8 @@ def test_npm_fetch_checks_integrity_licence_and_unpacks_safely(tmp_path, monkeyp
     monkeypatch.setattr(npm, "_download", lambda url, dest: dest.write_bytes(data))
     raw = tmp_path / "raw"
     root, source = npm.fetch_npm(pkg, raw, "fluentemoji")
-    assert source == f"npm:{name}@1.0.0" and calls == ["https://registry.npmjs.org/@lobehub%2Ffluent-emoji-anim-1/1.0.0"]
+    assert source == f"npm:{name}@1.0.0"
+    assert calls == ["https://registry.npmjs.org/@lobehub%2Ffluent-emoji-anim-1/1.0.0"]
     assert (root / "fluent-emoji-anim-1/package/assets/1f600.webp").is_file()
     assert not list(tmp_path.rglob("evil.webp"))  # the ``..`` member is never written
     # a re-run is offline: metadata from the cache beside the tarball, extraction from the marker

@@ -46,7 +46,8 @@ def is_animated_webp(path: Path) -> bool:
 
 
 def character_of(stem: str) -> str:
-    """``1f44b-1f3fd`` → ``1f44b``; ``1f9d1-1f3fb-200d-1f91d-200d-1f9d1-1f3ff`` → ``1f9d1-200d-1f91d-200d-1f9d1``."""
+    """The codepoints without skin tones: ``1f44b-1f3fd`` → ``1f44b``;
+    ``1f9d1-1f3fb-200d-1f91d-200d-1f9d1-1f3ff`` → ``1f9d1-200d-1f91d-200d-1f9d1``."""
     return "-".join(cp for cp in stem.split("-") if cp not in TONES)
 
 

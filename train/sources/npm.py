@@ -57,7 +57,8 @@ def _download(url: str, dest: Path) -> None:
 
 
 def tarball_name(name: str, version: str) -> str:
-    """The file name ``npm pack`` gives: ``@lobehub/fluent-emoji-anim-1`` → ``lobehub-fluent-emoji-anim-1-1.0.0.tgz``."""
+    """The file name ``npm pack`` gives (``@lobehub/fluent-emoji-anim-1`` →
+    ``lobehub-fluent-emoji-anim-1-1.0.0.tgz``)."""
     return f"{name.lstrip('@').replace('/', '-')}-{version}.tgz"
 
 
