@@ -33,7 +33,7 @@ def marker(frame: np.ndarray, value: int) -> tuple[int, int]:
 
 
 def test_registry_has_every_source_with_its_package():
-    assert set(SOURCES) == set(PACKAGES) and len(SOURCES) == 10
+    assert set(SOURCES) == set(PACKAGES) and len(SOURCES) == 14
     assert {"freedroidrpg", "hedgewars", "freedink", "btanks", "caveexpress", "blobwars"} <= set(SOURCES)
     assert all(p.license for p in PACKAGES.values())
 

@@ -197,3 +197,46 @@ def write_compact_pack(root: str | Path, out: str | Path, resolution: int = 64, 
             f.write(blob)
     os.replace(tmp, out)
     return out.stat().st_size
+
+
+def filter_compact_pack(src: str | Path, out: str | Path, sources: set[str] | None = None,
+                        drop: set[str] | None = None) -> int:
+    """Copies the sequences of ``sources`` (or all but ``drop``) of compact pack ``src`` into ``out``; blobs are
+    copied byte for byte, so the result equals packing the ROOT restricted to those sources. Returns its size.
+
+    Raises:
+        ValueError: ``src`` is not a compact pack, or nothing is left.
+    """
+    from train.data.compact_pack import read_header
+
+    info, start = read_header(src)
+
+    def keep(row: dict) -> bool:
+        name = row["character"].split(":")[0]
+        return (sources is None or name in sources) and (drop is None or name not in drop)
+
+    new = {**info, "splits": {}, "manifest": [ln for ln in info["manifest"] if keep(ln)]}
+    blobs, offset = [], 0
+    with open(src, "rb") as f:
+        for split, rows in info["splits"].items():
+            kept = []
+            for row in rows:
+                if not keep(row):
+                    continue
+                f.seek(start + row["offset"])
+                blobs.append(f.read(row["length"]))
+                kept.append({**row, "offset": offset})
+                offset += row["length"]
+            if kept:
+                new["splits"][split] = kept
+    if not blobs:
+        raise ValueError(f"no sequences of sources {sorted(sources or [])} left in {src}")
+    header = zlib.compress(json.dumps(new, separators=(",", ":")).encode(), 9)
+    out = Path(out)
+    tmp = out.with_name(out.name + ".tmp")
+    with tmp.open("wb") as f:
+        f.write(MAGIC + struct.pack("<Q", len(header)) + header)
+        for blob in blobs:
+            f.write(blob)
+    os.replace(tmp, out)
+    return out.stat().st_size

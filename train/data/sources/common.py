@@ -21,11 +21,28 @@ from PIL import Image
 class Package:
     """A Debian package: the version verified in docs/data-sources.md, the members worth extracting, and the art licence.
 
-    ``training`` is False for a source whose art licence does not fit the licence of the trained weights
-    (GPL-3.0-or-later): its characters go to the evaluation-only splits (``build_dataset.split_of``).
+    ``training`` is False for a source held out of training: its art licence does not fit the licence of the trained
+    weights (GPL-3.0-or-later), or it is evaluation-only by design (Pekka Kana 2, an unseen-style source); its
+    characters go to the evaluation-only splits (``build_dataset.split_of``).
     """
 
     name: str
+    version: str
+    members: tuple[str, ...]
+    license: str
+    training: bool = True
+
+
+@dataclass(frozen=True)
+class NpmPackage:
+    """npm registry packages, one source: the tarballs of ``names`` at ``version`` (fetched by
+    ``fetch.fetch_npm``, integrity checked against the registry's metadata, unpacked in Python).
+
+    ``members`` are glob patterns of the tarball paths worth extracting (``package/...``); ``license`` is the one
+    each tarball's ``package/package.json`` must state.
+    """
+
+    names: tuple[str, ...]
     version: str
     members: tuple[str, ...]
     license: str

@@ -13,7 +13,8 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from . import SOURCES
-from .common import Package
+from .common import NpmPackage, Package
+from .npm import NpmFetchError, fetch_npm
 
 logger = logging.getLogger(__name__)
 
@@ -22,8 +23,9 @@ class FetchError(RuntimeError):
     """A package could not be downloaded or extracted; the message is one line naming it."""
 
 
-# The one registry is ``train.data.sources.SOURCES``; each source module declares its own ``PACKAGE``.
-PACKAGES: dict[str, Package] = {name: module.PACKAGE for name, module in SOURCES.items()}
+# The one registry is ``train.data.sources.SOURCES``; each source module declares its own ``PACKAGE``: a Debian
+# ``Package`` or an ``NpmPackage`` (npm registry tarballs, ``npm.py``).
+PACKAGES: dict[str, Package | NpmPackage] = {name: module.PACKAGE for name, module in SOURCES.items()}
 
 
 def _run(cmd: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -97,8 +99,18 @@ def extract(pkg: Package, deb: Path, dest: Path) -> Path:
 
 
 def fetch(source: str, raw: Path) -> tuple[Path, str]:
-    """Downloads and extracts one source's package; returns ``(extract_root, "debian:<name>=<version>")``."""
+    """Downloads and extracts one source's package; returns ``(extract_root, "debian:<name>=<version>")`` (or
+    ``"npm:<names>@<version>"`` for npm tarballs).
+
+    Raises:
+        FetchError: the download, the integrity check or the extraction failed (one line naming it).
+    """
     pkg = PACKAGES[source]
+    if isinstance(pkg, NpmPackage):
+        try:
+            return fetch_npm(pkg, raw, source)
+        except NpmFetchError as exc:
+            raise FetchError(str(exc)) from exc
     deb = download(pkg, raw)
     version = deb_version(deb)
     if version != pkg.version:
