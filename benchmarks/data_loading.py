@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader  # noqa: E402
 
 from train.data.datasets import collate  # noqa: E402
 from train.data.any_dataset import open_dataset  # noqa: E402
+from train.data.workers import loader_context  # noqa: E402
 
 CACHE = Path.home() / ".cache" / "still2motion"
 
@@ -39,6 +40,7 @@ def measure(path: Path, workers: int, style: str, args: argparse.Namespace) -> d
     ds = open_dataset(path, "train", resolution=args.resolution, num_targets=args.num_targets, augment=True, seed=0,
                       style_augment=style)
     loader = DataLoader(ds, batch_size=args.batch_size, shuffle=True, num_workers=workers, collate_fn=collate,
+                        multiprocessing_context=loader_context(workers),
                         generator=torch.Generator().manual_seed(0), drop_last=True)
     t0 = time.perf_counter()
     it = iter(loader)

@@ -35,6 +35,7 @@ from train.evaluate.design_baselines import GENERATORS, load_generator  # noqa: 
 from train import checkpointing, preflight, validation  # noqa: E402
 from train.ship import model_card  # noqa: E402
 from train.data import source_balance  # noqa: E402
+from train.data.workers import loader_context  # noqa: E402
 from train.args import ConfigError, model_config, parse_args  # noqa: E402
 from train.discriminator import Discriminators  # noqa: E402
 from train.ema import EMA  # noqa: E402
@@ -252,6 +253,7 @@ def prepare(args, accelerator, hooks: Hooks):
     loader = torch.utils.data.DataLoader(
         train_set, batch_size=args.train_batch_size, shuffle=True, drop_last=len(train_set) >= args.train_batch_size,
         num_workers=args.dataloader_num_workers, collate_fn=collate,
+        multiprocessing_context=loader_context(args.dataloader_num_workers),
     )
     wrapped = TrainingGenerator(generator)
     if discriminators is None:

@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root
 from train.data.datasets import (  # noqa: E402
     FolderDataset, PackDataset, PreparedDataset, collate, sample_offsets)
 from train.data.any_dataset import open_dataset  # noqa: E402
+from train.data.workers import loader_context  # noqa: E402
 
 R = 16
 
@@ -169,7 +170,8 @@ def test_pack_round_trip_and_loader(tmp_path):
         assert a["seq"] == b["seq"] and all(torch.equal(a[k], b[k]) for k in ("input", "targets", "phases"))
     with pytest.raises(ValueError, match="at 16², asked for 32²"):
         PackDataset(tmp_path / "pack", "train", resolution=32)
-    loader = torch.utils.data.DataLoader(packed, batch_size=2, num_workers=1, collate_fn=collate)
+    loader = torch.utils.data.DataLoader(packed, batch_size=2, num_workers=1, collate_fn=collate,
+                                         multiprocessing_context=loader_context(1))
     batch = next(iter(loader))
     assert batch["targets"].shape == (2, 3, 4, R, R) and batch["num_frames"].tolist() == [4, 7]
     assert batch["seq"] == ["src.a#x", "src.b#y"]

@@ -16,3 +16,9 @@ from multiprocessing.pool import Pool
 def worker_pool(workers: int) -> Pool:
     """A ``multiprocessing.Pool`` of ``workers`` spawned processes (safe in a process that has run threads)."""
     return multiprocessing.get_context("spawn").Pool(workers)
+
+
+def loader_context(workers: int) -> str | None:
+    """``DataLoader(multiprocessing_context=...)`` for ``workers`` loader processes: spawned, for the reason above
+    (a training process has run threads: TensorBoard's writer, accelerate's, a Telegram encode in a test run)."""
+    return "spawn" if workers > 0 else None
