@@ -190,3 +190,10 @@ def test_source_balance_trains_on_the_balanced_draws(tmp_path, caplog):
                      "--lambda_gan", 0, "--lambda_temporal", 0)
     assert result["global_step"] == 1
     assert "draws per epoch {'alpha': 4, 'beta': 3}" in caplog.text  # equal shares of 7: 3.5 each, the tie to alpha
+
+
+def test_loader_workers_are_spawned_and_train(root, tmp_path):
+    # a forked loader worker can deadlock in a process that has run threads; the spawned one must still get the data
+    result = run(root, tmp_path / "out", "--max_train_steps", 2, "--dataloader_num_workers", 1)
+    assert result["global_step"] == 2
+    assert (tmp_path / "out" / "model.safetensors").is_file()
