@@ -1,7 +1,8 @@
 """What every generator shares: strict Hub loading and ``animate()`` (image in, ``Animation`` out).
 
 A subclass implements ``render_frames``: given the letterboxed input and the full-resolution input, yield the frames.
-``Still2Motion`` (model.py) warps the input; the baselines (baselines.py) are the designs it replaced.
+``Still2Motion`` (model.py) warps the input; the designs it replaced (pix2pix, STN) are training's
+(train/evaluate/design_baselines.py).
 """
 
 from __future__ import annotations
