@@ -188,15 +188,7 @@ def write_compact_pack(root: str | Path, out: str | Path, resolution: int = 64, 
                 blobs.append(blob)
                 offset += len(blob)
             info["splits"][split] = seqs
-    header = zlib.compress(json.dumps(info, separators=(",", ":")).encode(), 9)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("wb") as f:
-        f.write(MAGIC + struct.pack("<Q", len(header)) + header)
-        for blob in blobs:
-            f.write(blob)
-    os.replace(tmp, out)
-    return out.stat().st_size
+    return _write_compact_file(Path(out), info, blobs)
 
 
 def filter_compact_pack(src: str | Path, out: str | Path, sources: set[str] | None = None,
@@ -231,8 +223,13 @@ def filter_compact_pack(src: str | Path, out: str | Path, sources: set[str] | No
                 new["splits"][split] = kept
     if not blobs:
         raise ValueError(f"no sequences of sources {sorted(sources or [])} left in {src}")
-    header = zlib.compress(json.dumps(new, separators=(",", ":")).encode(), 9)
-    out = Path(out)
+    return _write_compact_file(Path(out), new, blobs)
+
+
+def _write_compact_file(out: Path, info: dict, blobs: list[bytes]) -> int:
+    """Writes a compact pack (magic, header length, zlib JSON header, blobs) atomically; returns its size."""
+    header = zlib.compress(json.dumps(info, separators=(",", ":")).encode(), 9)
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     with tmp.open("wb") as f:
         f.write(MAGIC + struct.pack("<Q", len(header)) + header)
