@@ -52,3 +52,24 @@ wait
 for S in supertux hedgewars pekkakana2; do
   ev --split unseen-val --sources $S --output_dir "$O/eval/old10_unseen-val_$S" "${BLIND[@]}" > "$O/eval_old10_$S.log" 2>&1
 done
+
+# Does the shrink still grow with training on the new data? All four runs continued from their step-288 checkpoint
+# to step 576 in new folders (the learning rate is constant: E's own trajectory, as "E at step 144" did), then the
+# same evaluations.
+for R in E_v3_s0 E_v3_s1 E_old10_s0 E_old10_s1; do
+  SEED=${R##*_s}; PACK=pack64_v3.s2mpack; [[ $R == E_old10* ]] && PACK=pack64_v3_old10.s2mpack
+  mkdir -p "$O/${R}_576" && cp -r "$O/$R/checkpoint-288" "$O/${R}_576/"
+  OMP_NUM_THREADS=1 nice -n 10 python train/train.py --data_dir "$C/$PACK" --output_dir "$O/${R}_576" \
+      --init_generator "$V1" --best_of_k 1 --reversal_invariant --lambda_energy 0.5 --lambda_front_share 0 \
+      --train_batch_size 16 --frames_per_clip 4 --mixed_precision bf16 --use_ema --ema_decay 0.99 \
+      --max_train_steps 576 --checkpointing_steps 48 --checkpoints_total_limit 2 --report_to none --seed $SEED \
+      --max_train_time_minutes 25 --resume_from_checkpoint latest > "$O/${R}_576.log" 2>&1 &
+done; wait
+M=(--model "$O/E_v3_s0_576" --model "$O/E_v3_s1_576" --model "$O/E_old10_s0_576" --model "$O/E_old10_s1_576" --noise_scale 1.0)
+ev --split val --max_sequences 74 --data_dir "$C/data_v2" --output_dir "$O/eval/s576_val_v2items" > "$O/eval_s576_v2.log" 2>&1 &
+ev --split val --max_sequences 74 --output_dir "$O/eval/s576_val" > "$O/eval_s576_val.log" 2>&1
+wait
+ev --split unseen-val --sources supertux --output_dir "$O/eval/s576_unseen-val_supertux" "${BLIND[@]}" > "$O/eval_s576_supertux.log" 2>&1 &
+ev --split unseen-val --sources hedgewars --output_dir "$O/eval/s576_unseen-val_hedgewars" "${BLIND[@]}" > "$O/eval_s576_hedgewars.log" 2>&1
+wait
+ev --split unseen-val --sources pekkakana2 --output_dir "$O/eval/s576_unseen-val_pekkakana2" "${BLIND[@]}" > "$O/eval_s576_pekkakana2.log" 2>&1
