@@ -30,7 +30,7 @@ from still2motion.motion import render_loop  # noqa: E402
 from still2motion.presets import PRESET_NAMES  # noqa: E402
 from still2motion.rendering import plan_motion, render_motion  # noqa: E402
 from train.evaluate.drawing_metrics import ghost_share, off_palette_share, outline_kept, warp_shares  # noqa: E402
-from train.metrics import motion_energy  # noqa: E402
+from train.evaluate.metrics import motion_energy  # noqa: E402
 from train.evaluate.sticker_set import check_set  # noqa: E402
 
 
@@ -62,7 +62,7 @@ def render_case(model, item, row: str, seed: int, strength: float, frames: int) 
         mo, framing = model.controlled_motion(x, box, motion="auto" if row == "auto+mask" else row, front=front, **kw)
     common = dict(canvas_size=R, num_frames=frames, out_size=out_size, align_corners=model.align_corners,
                   front=front, keep_framing=framing)
-    planned, phases = plan_motion(image, x, mo, box, mode=mode, **common)
+    planned, phases = plan_motion(image, x, mo, box, **common)
     clip = torch.stack([io.to_tensor(f) for f in render_motion(image, x, mo, box, mode=mode, hard_layers=hard, **common)])
     moving_image = image if front is None else image * front
     warp = warp_shares(planned, phases, moving_image, box, R, align_corners=model.align_corners)

@@ -28,7 +28,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .motion import Box, Motion, fourier_basis, pixel_canvas_coords
+from .motion import Box, Motion, fourier_basis, output_px_per_unit, pixel_canvas_coords
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ def keep_drawing(
     if not inside.any():
         inside = silhouette > 0
     points = F.max_pool2d(inside[None, None].float(), 3, 1, 1)[0, 0] > 0  # the silhouette and its edge
-    px_per_unit = R / 2 * max(out_size[0] / max(bw, 1), out_size[1] / max(bh, 1))
+    px_per_unit = output_px_per_unit(box, R, out_size)
 
     scene = opaque and region is None
     ranges = OPAQUE_RANGES if scene else None

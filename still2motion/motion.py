@@ -95,6 +95,12 @@ def flow_at(flow: torch.Tensor, phases: torch.Tensor) -> torch.Tensor:
     return torch.einsum("bkdmchw,btmc->btkdhw", flow, basis)
 
 
+def output_px_per_unit(box: Box, canvas_size: int, out_size: tuple[int, int]) -> float:
+    """Output pixels per canvas unit for an input at ``box`` rendered at ``out_size`` (the canvas spans 2 units;
+    the larger of the two axes' scales)."""
+    return canvas_size / 2 * max(out_size[0] / max(box[2], 1), out_size[1] / max(box[3], 1))
+
+
 def pixel_canvas_coords(width: int, height: int, box: Box, canvas_size: int, device=None) -> torch.Tensor:
     """Canvas coordinates of the pixel centres of a ``width x height`` image placed at ``box``: ``(H, W, 2)``."""
     left, top, bw, bh = (float(v) for v in box)

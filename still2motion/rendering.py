@@ -17,7 +17,7 @@ import torch
 
 from . import io
 from .framing import clearly_inside, keep_in_frame
-from .motion import Box, Motion, fill_behind, render_chunks, render_loop
+from .motion import Box, Motion, fill_behind, output_px_per_unit, render_chunks, render_loop
 from .timing import displacements, motion_points, peak_displacement, seam_phases
 
 logger = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ _CHUNK = 4  # frames per rendering chunk in the masked path
 
 
 def _pixels(peak: float, box: Box, canvas_size: int, out_size: tuple[int, int]) -> float:
-    return peak * canvas_size / 2 * max(out_size[0] / box[2], out_size[1] / box[3])  # canvas units -> output pixels
+    return peak * output_px_per_unit(box, canvas_size, out_size)
 
 
 def _note_small_motion(peak: float, box: Box, canvas_size: int, out_size: tuple[int, int]) -> None:
@@ -50,13 +50,12 @@ def plan_motion(
     align_corners: bool,
     front: torch.Tensor | None = None,
     keep_framing: bool = True,
-    mode: str = "bilinear",
 ) -> tuple[Motion, torch.Tensor]:
     """The motion as it will be rendered (scaled to stay in the frame) and the frames' phases ``(T,)``.
 
-    Arguments as in ``render_motion`` (``mode`` is accepted for symmetry; the phases do not depend on it: skipping the
-    sub-pixel stretch of a whole-pixel motion near the wrap was measured and made the val phase-L1 worse,
-    docs/keeping-the-drawing.md). Raises ``ValueError`` (with a suggestion) when a motion that moves could only stay in
+    Arguments as in ``render_motion``. The phases do not depend on the sampling mode (skipping the sub-pixel stretch
+    of a whole-pixel motion near the wrap was measured and made the val phase-L1 worse, docs/keeping-the-drawing.md).
+    Raises ``ValueError`` (with a suggestion) when a motion that moves could only stay in
     the frame by standing still: a still is never written silently.
     """
     weights = canvas[0, 3]
@@ -115,7 +114,7 @@ def render_motion(
     """
     motion, phases = plan_motion(image, canvas, motion, box, canvas_size=canvas_size, num_frames=num_frames,
                                  out_size=out_size, align_corners=align_corners, front=front,
-                                 keep_framing=keep_framing, mode=mode)
+                                 keep_framing=keep_framing)
     if front is None:
         chunks = render_loop(
             image, motion, num_frames, box=box, canvas_size=canvas_size, out_size=out_size, mode=mode,

@@ -44,7 +44,7 @@ def _planned(model, img, *, strength=1.0, seed=0, motion="auto", front=None):
     else:
         mo, framing = model.controlled_motion(x, box, motion=motion, front=front, **kw)
     planned, phases = plan_motion(image, x, mo, box, canvas_size=model.resolution, num_frames=8, out_size=img.size,
-                                  align_corners=False, front=front, keep_framing=framing, mode=io.auto_resample(img))
+                                  align_corners=False, front=front, keep_framing=framing)
     return planned, phases, image, box
 
 
