@@ -5,7 +5,9 @@
 - per-loop weights (``--loop_kinds``, ``--swap_l1_weight``): less reconstruction from loops no warp can follow
   (``loop_weights.py``);
 - colour dropout (``--colour_dropout``): the motion of a share of the clips is predicted from the silhouette alone;
-- squash augmentation (``--squash_augment``): half of the clips squashed vertically (``train/data/datasets.py``).
+- squash augmentation (``--squash_augment``): half of the clips squashed vertically (``train/data/datasets.py``);
+- training through the drawing guard (``--train_through_guard``): the losses see the motion ``keep_drawing`` renders
+  (``guarded_training.py``).
 
 ``research/train.py`` trains with these hooks; with none of their flags given they change nothing.
 """
@@ -18,6 +20,7 @@ import torch
 from accelerate.logging import get_logger
 from safetensors import SafetensorError
 
+from research.guarded_training import train_through_guard
 from research.loop_weights import LoopWeights
 from research.vocab_loss import OracleTargets, vocab_loss
 from research.vocab_model import with_vocabulary
@@ -69,6 +72,9 @@ class ResearchHooks(Hooks):
         r.add_argument("--loop_kinds", nargs="+", default=None,
                        help="coherent_fit.py / fit_motion.py files of training loops (shards read together): which "
                             "loops a warp can follow (research/loop_weights.py)")
+        r.add_argument("--train_through_guard", action="store_true",
+                       help="every training forward renders the motion the drawing guard keeps "
+                            "(still2motion/drawing.py), as animate does (research/guarded_training.py)")
         r.add_argument("--swap_l1_weight", type=float, default=1.0,
                        help="scale the reconstruction term of loops no warp follows ('swap' loops, needs --loop_kinds) "
                             "by this weight in [0, 1]; 1 = every loop alike")
@@ -93,6 +99,8 @@ class ResearchHooks(Hooks):
         if (args.swap_l1_weight != 1) != bool(args.loop_kinds):
             raise ConfigError("--swap_l1_weight and --loop_kinds go together: the weight needs the files that say "
                               "which loops swap content, and the files do nothing at weight 1")
+        if args.train_through_guard and (args.generator != "still2motion" or args.vocabulary):
+            raise ConfigError("--train_through_guard needs --generator still2motion without --vocabulary")
         if args.vocab_temperature < 0:
             raise ConfigError(f"--vocab_temperature must be >= 0, got {args.vocab_temperature}")
         if args.vocab_targets and not args.vocabulary:
@@ -118,6 +126,8 @@ class ResearchHooks(Hooks):
         if args.colour_dropout == 1 and isinstance(generator, Still2Motion):  # every clip: a silhouette model, saved so
             generator.silhouette_only = True
             generator._hub_mixin_config["silhouette_only"] = True
+        if args.train_through_guard:
+            generator = train_through_guard(generator)
         return generator
 
     def attach(self, args: argparse.Namespace, run, train_set) -> None:

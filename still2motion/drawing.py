@@ -92,9 +92,8 @@ def blended(
         weights = weights * _taper(box, R, dev).to(dt)
         base = torch.zeros_like(affine[0])
     else:
-        share = (weights * silhouette.to(dt)).flatten(1).sum(1)
+        share = (weights * silhouette.to(dt)).flatten(1).sum(1).detach()  # how much each layer holds: a constant
         share = share / share.sum().clamp_min(1e-9) if float(share.sum()) > 0 else torch.full((K,), 1 / K, device=dev)
-        share = share.detach()
         base = torch.einsum("k,kpmc->pmc", share.to(dt), affine)  # (6, M, 2): the parts' common motion
     if pixel_art:  # whole pixels: the common translation alone (nearest sampling keeps every pixel whole)
         # (parts sliding past each other by whole pixels were measured: they tear the outline where they meet)
