@@ -17,7 +17,12 @@ split can appear:
   tapering to 0 at the frame, so the picture moves without letting anything in at its borders;
 - pixel art moves in whole pixels: the parts' common translation alone, sampled with nearest (parts that slide past
   each other by whole pixels tear the outline where they meet: measured, docs/keeping-the-drawing.md);
-- a motion that moves no pixel by a whole output pixel is scaled up to one (never a silent still).
+- a motion that moves no pixel by a whole output pixel is scaled up to one (never a silent still);
+- the guard keeps the amount of motion it was given: where bounding took away pixel change (on val, v2.1's motion
+  of a 72-px sprite is mostly bend, of which the bound keeps about 1 px in 8), the kept warp is scaled up until its
+  pixel change at the canvas matches the learned motion's (at most ``ENERGY_GAIN`` times; the common translation
+  grows, the rest is bounded again), so the guard changes the motion's shape, not how lively it is. Framing still
+  keeps the result inside the picture.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .motion import Box, Motion, fourier_basis, output_px_per_unit, pixel_canvas_coords
+from .motion import Box, Motion, fourier_basis, layer_images, output_px_per_unit, pixel_canvas_coords, render
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +42,10 @@ AREA_RANGE = (0.95, 1.05)  # its determinant: a dark outline keeps about its pix
 # an opaque picture's front part must fade out before the frame, a stretch a scene takes better than an outline does
 OPAQUE_RANGES = ((0.85, 1.18), (0.85, 1.18))
 MIN_PIXELS = 1.0  # the least peak motion, in output pixels, of a motion that moves at all
+_MIN_MARGIN = 1.5  # a raised motion peaks this far above MIN_PIXELS: the frames need not sample the loop's very peak
+ENERGY_GAIN = 8.0  # the most the kept warp is scaled up to keep the learned motion's pixel change
+_ENERGY_STEPS = 3  # rounds of scale-up and re-bounding (the bound may take back part of each round)
+_ENERGY_PHASES = 8
 _WEIGHT_CELLS = 6  # part weights are low-passed to about this many cells across the canvas
 _BEND_CELLS = 4  # a layer's flow is low-passed to this many cells: a bend, not a ripple
 _TAPER = 0.35  # an opaque picture's front weight reaches 1 this far (a fraction of its side) inside the frame
@@ -206,6 +215,36 @@ def peak_pixels(motion: Motion, points: torch.Tensor, px_per_unit: float) -> flo
     return peak_displacement(displacements(motion, pts.to(motion.affine.dtype))) * px_per_unit
 
 
+@torch.no_grad()
+def canvas_energy(motion: Motion, canvas: torch.Tensor) -> float:
+    """Mean absolute change per frame step around the loop (``_ENERGY_PHASES`` frames) of ``motion`` rendered over
+    the letterboxed ``canvas`` ``(1, 4, R, R)`` at the canvas resolution: how much the pixels change."""
+    R = canvas.shape[-1]
+    box = (0, 0, R, R)
+    phases = torch.arange(_ENERGY_PHASES, device=canvas.device, dtype=canvas.dtype) * (2 * math.pi / _ENERGY_PHASES)
+    layers = layer_images(canvas, motion.masks.to(canvas.dtype), box, R, False)
+    frames = render(layers, motion, phases[None], box=box, canvas_size=R)[0]  # (T, 4, R, R)
+    return float((frames.roll(-1, 0) - frames).abs().mean())
+
+
+def kept_energy(kept: Motion, learned: Motion, canvas: torch.Tensor, points: torch.Tensor, *, ranges=None,
+                pixel_art: bool = False) -> Motion:
+    """``kept`` (a bounded warp) scaled up until its pixel change at the canvas matches ``learned``'s, at most
+    ``ENERGY_GAIN`` times, re-bounded after each round (so its common translation grows and the rest stays within
+    ``ranges``); never scaled down."""
+    want, have = canvas_energy(learned, canvas), canvas_energy(kept, canvas)
+    gain = 1.0
+    for _ in range(_ENERGY_STEPS):
+        if have <= 0 or want <= 1.05 * have or gain >= ENERGY_GAIN:
+            break
+        step = min(want / have, ENERGY_GAIN / gain)
+        kept, gain = kept.scaled(step), gain * step
+        if not pixel_art:
+            kept = bounded(kept, points, ranges=ranges)
+        have = canvas_energy(kept, canvas)
+    return kept
+
+
 def keep_drawing(
     motion: Motion, canvas: torch.Tensor, box: Box, *, out_size: tuple[int, int], pixel_art: bool = False,
     opaque: bool | None = None, region: torch.Tensor | None = None,
@@ -245,7 +284,7 @@ def keep_drawing(
             one = bounded(one, points, bend, ranges)
         peak = peak_pixels(one, inside, px_per_unit) if inside.any() else 0.0
         if 0 < peak < MIN_PIXELS:  # a guard may not buy cleanliness by standing still
-            one = one.scaled(MIN_PIXELS / peak * 1.5)  # margin: the frames need not sample the loop's very peak
+            one = one.scaled(MIN_PIXELS / peak * _MIN_MARGIN)
             if not pixel_art:
                 one = bounded(one, points, ranges=ranges)
             peak = peak_pixels(one, inside, px_per_unit)
@@ -258,6 +297,8 @@ def keep_drawing(
         other, other_peak = fit(Motion(motion.masks, shifts, torch.zeros_like(motion.flow[..., :1, :1])))
         if other_peak > peak:
             one, peak = other, other_peak
+    if peak > 0 and region is None:  # the shape changed, the liveliness should not (a brushed part moves as drawn)
+        one = kept_energy(one, motion, canvas, points, ranges=ranges, pixel_art=pixel_art)
     moves = float(motion.affine.abs().max()) + float(motion.flow.abs().max()) > 0
     if peak == 0 and moves and bool(silhouette.max() > 0):  # (an all-black mask was already warned about)
         logger.warning("note: no motion that keeps this drawing was found, so it stays still; try a preset")

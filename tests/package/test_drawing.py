@@ -7,7 +7,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from conftest import TX, TY, A, B, C, D, hand_set_model, random_model, run_cli
-from still2motion import io
+from still2motion import drawing, io
 from still2motion.drawing import near_rigid
 from still2motion.fill import enclosed
 from still2motion.motion import Motion, fill_behind, render_loop
@@ -59,6 +59,24 @@ def test_auto_never_folds_nor_distorts_where_the_raw_motion_does(strength):
         shares = warp_shares(planned, phases, image, box, model.resolution)
         assert max(shares["fold"]) == 0 and max(shares["distortion"]) <= 0.02
         assert shares["peak_px"] >= 1.0  # and it still moves
+
+
+def test_the_guard_keeps_the_learned_amount_of_motion(monkeypatch):
+    model = hand_set_model({(A, 1, "b"): 0.3, (TX, 1, "b"): 0.02})  # a 30 % squash and a small sway
+    img = _sticker()
+    canvas, box = io.letterbox(img, model.resolution)
+    x = io.to_tensor(canvas)[None]
+    kw = dict(noise=model.sample_noise(0), strength=1.0, out_size=img.size, has_alpha=True)
+    learned = drawing.canvas_energy(model.predict_motion(x, kw["noise"], True), x)
+    kept = drawing.canvas_energy(model.auto_motion(x, box, **kw), x)
+    with monkeypatch.context() as m:  # the guard without the step
+        m.setattr(drawing, "kept_energy", lambda kept, *a, **k: kept)
+        bounded_only = drawing.canvas_energy(model.auto_motion(x, box, **kw), x)
+    assert bounded_only < 0.5 * learned  # the bound took most of the squash: the step has work to do
+    assert 0.9 * learned <= kept <= 1.1 * learned  # the sway grew to make up for it
+    planned, phases, image, box = _planned(model, img)  # and what it renders still keeps the drawing
+    shares = warp_shares(planned, phases, image, box, model.resolution)
+    assert max(shares["fold"]) == 0 and max(shares["distortion"]) <= 0.02
 
 
 def test_near_rigid_drops_the_shear_and_keeps_turn_scale_squash_and_shift():
