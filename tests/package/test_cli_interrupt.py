@@ -12,6 +12,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from conftest import run_cli
@@ -20,8 +21,22 @@ from still2motion.io import apng_write
 SLOW_CHILD = "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(60)"
 
 
+@pytest.fixture
+def ctrl_c_answered():
+    """Ctrl-C raises KeyboardInterrupt in this process, as in a terminal: a suite started as a background job inherits
+    SIGINT ignored (POSIX), and Python then neither installs its handler nor delivers ``interrupt_main``."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
+def _sigint_default() -> None:
+    """In a child before exec: SIGINT back to its default, so the CLI starts with Python's own handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_during_max_compression_stops_the_child_and_writes_nothing(model_dir, still, tmp_path, capsys,
-                                                                          monkeypatch):
+                                                                          monkeypatch, ctrl_c_answered):
     children, started = [], []
 
     class Recorded(subprocess.Popen):
@@ -55,7 +70,8 @@ def test_sigint_reaches_the_cli_while_oxipng_runs(tmp_path):
     argv = [sys.executable, "-m", "still2motion", "animate", str(tmp_path / "noise.png"), "-o", str(tmp_path / "o.png"),
             "--frames", 24, "--optimize", "max", "--motion", "shake", "--resample", "nearest"]
     env = {**os.environ, "COLUMNS": "120"}
-    proc = subprocess.Popen([str(a) for a in argv], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen([str(a) for a in argv], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env,
+                            preexec_fn=_sigint_default)
     err = bytearray()
     reader = threading.Thread(target=lambda: [err.extend(chunk) for chunk in iter(lambda: proc.stderr.read1(4096), b"")],
                               daemon=True)
