@@ -24,15 +24,12 @@ SLOW_CHILD = "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN);
 @pytest.fixture
 def ctrl_c_answered():
     """Ctrl-C raises KeyboardInterrupt in this process, as in a terminal: a suite started as a background job inherits
-    SIGINT ignored (POSIX), and Python then neither installs its handler nor delivers ``interrupt_main``."""
+    SIGINT ignored (POSIX), and Python then neither installs its handler nor delivers ``interrupt_main``; a child
+    started meanwhile gets SIGINT back at its default when it execs (a handled signal is reset, an ignored one is
+    not), so the CLI in it installs its own handler."""
     old = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
     signal.signal(signal.SIGINT, old)
-
-
-def _sigint_default() -> None:
-    """In a child before exec: SIGINT back to its default, so the CLI starts with Python's own handler."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_ctrl_c_during_max_compression_stops_the_child_and_writes_nothing(model_dir, still, tmp_path, capsys,
@@ -59,7 +56,7 @@ def test_ctrl_c_during_max_compression_stops_the_child_and_writes_nothing(model_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]  # no output, no temporary file
 
 
-def test_sigint_reaches_the_cli_while_oxipng_runs(tmp_path):
+def test_sigint_reaches_the_cli_while_oxipng_runs(tmp_path, ctrl_c_answered):
     """The real thing, in a subprocess: a large picture of random 8-px blocks, which zlib packs in a second and oxipng
     works on for many (measured at 1000x1000 x 4 frames: 0.15 s and 1.6 s; 24 frames of 1600x1600 leave
     several seconds to interrupt even on an idle machine)."""
@@ -70,8 +67,7 @@ def test_sigint_reaches_the_cli_while_oxipng_runs(tmp_path):
     argv = [sys.executable, "-m", "still2motion", "animate", str(tmp_path / "noise.png"), "-o", str(tmp_path / "o.png"),
             "--frames", 24, "--optimize", "max", "--motion", "shake", "--resample", "nearest"]
     env = {**os.environ, "COLUMNS": "120"}
-    proc = subprocess.Popen([str(a) for a in argv], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env,
-                            preexec_fn=_sigint_default)
+    proc = subprocess.Popen([str(a) for a in argv], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)
     err = bytearray()
     reader = threading.Thread(target=lambda: [err.extend(chunk) for chunk in iter(lambda: proc.stderr.read1(4096), b"")],
                               daemon=True)
