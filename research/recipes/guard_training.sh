@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Issues 33 / 37 item 2 (session 13): E's recipe on the 14-source pack with (G) the adversarial weights x4, (GD) training
-# through the drawing guard (research/guarded_training.py), GD continued to step 576, and (GDG) both; seeds 0 and 1.
+# through the drawing guard (research/guarded_training.py), GD continued to step 576, (GDG) both, and (GDNE) GD
+# without the energy term; seeds 0 and 1.
 # Evaluated like research/recipes/shrink_test.sh (val on E's items and on v3, unseen-val per source, blind curves).
 # Outputs outside the repo; rerun a train line to resume it (--resume_from_checkpoint latest).
 set -euo pipefail
@@ -22,18 +23,22 @@ for S in 0 1; do
   train --output_dir "$O/GD_v3_s${S}_576" --train_through_guard --max_train_steps 576 --seed $S > "$O/GD_v3_s${S}_576.log" 2>&1 &
   train --output_dir "$O/GDG_v3_s$S" --train_through_guard "${GAN[@]}" --max_train_steps 288 --seed $S > "$O/GDG_v3_s$S.log" 2>&1 &
 done; wait
+for S in 0 1; do  # GDNE: through the guard without the energy term
+  train --output_dir "$O/GDNE_v3_s$S" --train_through_guard --lambda_energy 0 --max_train_steps 288 --seed $S > "$O/GDNE_v3_s$S.log" 2>&1 &
+done; wait
 
 D=$C/data_v3
 COMMON=(--seeds 2 --bootstrap 200 --baseline static --contact_sheets 0 --noise_scale 1.0)
 BLIND=(--baseline blind:bob --baseline blind:sway --baseline blind:breathe --amplitudes 0.01,0.02,0.04,0.06,0.1)
 ev() { OMP_NUM_THREADS=1 nice -n 10 python train/evaluate/evaluate.py "${M[@]}" --data_dir "$D" "${COMMON[@]}" "$@"; }
-for R in G GD GD576 GDG GD055; do
+for R in G GD GD576 GDG GD055 GDNE; do
   case $R in
     G) M=(--model "$O/G_v3_s0" --model "$O/G_v3_s1");;
     GD) M=(--model "$O/GD_v3_s0" --model "$O/GD_v3_s1");;
     GD055) M=(--model "$O/GD_v3_s0" --model "$O/GD_v3_s1" --strength 0.55);;  # calibrated on val
     GD576) M=(--model "$O/GD_v3_s0_576" --model "$O/GD_v3_s1_576");;
     GDG) M=(--model "$O/GDG_v3_s0" --model "$O/GDG_v3_s1");;
+    GDNE) M=(--model "$O/GDNE_v3_s0" --model "$O/GDNE_v3_s1");;
   esac
   ev --split val --max_sequences 74 --data_dir "$C/data_v2" --output_dir "$O/eval/${R}_val_v2items"
   ev --split val --max_sequences 74 --output_dir "$O/eval/${R}_val"
