@@ -23,7 +23,7 @@ for S in 0 1; do
   train --output_dir "$O/GD_v3_s${S}_576" --train_through_guard --max_train_steps 576 --seed $S > "$O/GD_v3_s${S}_576.log" 2>&1 &
   train --output_dir "$O/GDG_v3_s$S" --train_through_guard "${GAN[@]}" --max_train_steps 288 --seed $S > "$O/GDG_v3_s$S.log" 2>&1 &
 done; wait
-for S in 0 1; do  # GDNE: through the guard without the energy term
+for S in 0 1 2 3; do  # GDNE: through the guard without the energy term (seeds 2, 3: a second pair)
   train --output_dir "$O/GDNE_v3_s$S" --train_through_guard --lambda_energy 0 --max_train_steps 288 --seed $S > "$O/GDNE_v3_s$S.log" 2>&1 &
 done; wait
 
@@ -31,7 +31,7 @@ D=$C/data_v3
 COMMON=(--seeds 2 --bootstrap 200 --baseline static --contact_sheets 0 --noise_scale 1.0)
 BLIND=(--baseline blind:bob --baseline blind:sway --baseline blind:breathe --amplitudes 0.01,0.02,0.04,0.06,0.1)
 ev() { OMP_NUM_THREADS=1 nice -n 10 python train/evaluate/evaluate.py "${M[@]}" --data_dir "$D" "${COMMON[@]}" "$@"; }
-for R in G GD GD576 GDG GD055 GDNE; do
+for R in G GD GD576 GDG GD055 GDNE GDNE23; do
   case $R in
     G) M=(--model "$O/G_v3_s0" --model "$O/G_v3_s1");;
     GD) M=(--model "$O/GD_v3_s0" --model "$O/GD_v3_s1");;
@@ -39,6 +39,7 @@ for R in G GD GD576 GDG GD055 GDNE; do
     GD576) M=(--model "$O/GD_v3_s0_576" --model "$O/GD_v3_s1_576");;
     GDG) M=(--model "$O/GDG_v3_s0" --model "$O/GDG_v3_s1");;
     GDNE) M=(--model "$O/GDNE_v3_s0" --model "$O/GDNE_v3_s1");;
+    GDNE23) M=(--model "$O/GDNE_v3_s2" --model "$O/GDNE_v3_s3");;
   esac
   ev --split val --max_sequences 74 --data_dir "$C/data_v2" --output_dir "$O/eval/${R}_val_v2items"
   ev --split val --max_sequences 74 --output_dir "$O/eval/${R}_val"
