@@ -33,7 +33,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .motion import Box, Motion, fourier_basis, layer_images, output_px_per_unit, pixel_canvas_coords, render
+from .motion import Box, Motion, fourier_basis, output_px_per_unit, pixel_canvas_coords, render_canvas
 
 logger = logging.getLogger(__name__)
 
@@ -222,11 +222,8 @@ def peak_pixels(motion: Motion, points: torch.Tensor, px_per_unit: float) -> flo
 def canvas_energy(motion: Motion, canvas: torch.Tensor) -> float:
     """Mean absolute change per frame step around the loop (``_ENERGY_PHASES`` frames) of ``motion`` rendered over
     the letterboxed ``canvas`` ``(1, 4, R, R)`` at the canvas resolution: how much the pixels change."""
-    R = canvas.shape[-1]
-    box = (0, 0, R, R)
     phases = torch.arange(_ENERGY_PHASES, device=canvas.device, dtype=canvas.dtype) * (2 * math.pi / _ENERGY_PHASES)
-    layers = layer_images(canvas, motion.masks.to(canvas.dtype), box, R, False)
-    frames = render(layers, motion, phases[None], box=box, canvas_size=R)[0]  # (T, 4, R, R)
+    frames = render_canvas(canvas, motion, phases[None])[0]  # (T, 4, R, R)
     return float((frames.roll(-1, 0) - frames).abs().mean())
 
 

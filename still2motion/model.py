@@ -16,7 +16,7 @@ from torch import nn
 
 from .drawing import keep_drawing
 from .generator import Generator
-from .motion import Motion, layer_images, render
+from .motion import Motion, render_canvas
 from .rendering import render_motion
 from .unet import UNet
 from .vocab_head import VocabHead
@@ -228,9 +228,7 @@ class Still2Motion(
             ``(B, S, 4, R, R)``.
         """
         motion = motion if motion is not None else self(image, noise)
-        box = (0, 0, self.resolution, self.resolution)
-        layers = layer_images(image, motion.masks, box, self.resolution, self.align_corners)
-        return render(layers, motion, phases, box=box, canvas_size=self.resolution, align_corners=self.align_corners)
+        return render_canvas(image, motion, phases, align_corners=self.align_corners)
 
     def predict_motion(self, canvas: torch.Tensor, noise: torch.Tensor, has_alpha: bool) -> Motion:
         return self(canvas, noise, canvas.new_tensor([float(has_alpha)])).scaled(self.motion_scale)

@@ -305,6 +305,16 @@ def render(
     return torch.cat((torch.minimum(rgb.clamp(min=0), alpha), alpha), dim=2)
 
 
+
+def render_canvas(image: torch.Tensor, motion: Motion, phases: torch.Tensor, *, align_corners: bool = False
+                  ) -> torch.Tensor:
+    """``motion`` over whole canvases ``image`` ``(B, 4, R, R)`` (the letterboxed input fills the box): frames
+    ``(B, T, 4, R, R)`` at ``phases`` ``(B, T)``, differentiable (training, and the drawing guard's energy)."""
+    R = image.shape[-1]
+    box = (0, 0, R, R)
+    layers = layer_images(image, motion.masks, box, R, align_corners)
+    return render(layers, motion, phases, box=box, canvas_size=R, align_corners=align_corners)
+
 def render_chunks(
     layers: torch.Tensor, motion: Motion, phases: torch.Tensor, *, chunk_size: int = 4, **kwargs
 ) -> Iterator[torch.Tensor]:
