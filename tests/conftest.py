@@ -1,6 +1,11 @@
 """Shared fixtures: offline Hub, tiny models with hand-set or random motion, synthetic images."""
 
+import contextlib
+import importlib.util
 import os
+import socket
+import sys
+from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # before huggingface_hub is imported anywhere
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -119,3 +124,39 @@ def gradient(width: int = 64, height: int = 48) -> Image.Image:
     alpha = np.clip(np.minimum.reduce([x, 1 - x, y.repeat(width, 1) * 0 + 1]) * 8, 0, 1)[..., None].repeat(height, 0)
     arr = np.concatenate([rgb, alpha], axis=-1)
     return Image.fromarray((arr * 255).round().astype(np.uint8), "RGBA")
+
+
+def free_port() -> int:
+    """A local TCP port nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def launched_app(tmp_path_factory, env: dict[str, str], *, as_module: bool = False):
+    """``app.py`` imported fresh with a hand-set sway model and the environment ``env``, launched in this process on a
+    free local port: yields the module, its address in ``url``. ``as_module`` also registers it as ``app`` in
+    ``sys.modules`` while it runs."""
+    model_dir = tmp_path_factory.mktemp("model") / "sway"
+    hand_set_model({(TX, 1, "b"): 0.1}).save_pretrained(model_dir)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("STILL2MOTION_MODEL", str(model_dir))  # before the import: app.py loads the model at module level
+    for name, value in env.items():
+        patch.setenv(name, value)
+    spec = importlib.util.spec_from_file_location("app", Path(__file__).resolve().parents[1] / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    if as_module:
+        sys.modules["app"] = module
+    spec.loader.exec_module(module)
+    port = free_port()
+    module.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                       **module.LAUNCH_OPTIONS)
+    module.url = f"http://127.0.0.1:{port}/"
+    try:
+        yield module
+    finally:
+        module.demo.close()
+        if as_module:
+            sys.modules.pop("app", None)
+        patch.undo()

@@ -5,7 +5,6 @@ The model is selected through ``STILL2MOTION_MODEL`` before ``app.py`` is import
 clients, temp-file pruning, and a real browser (Debian's chromium) loading the page.
 """
 
-import importlib.util
 import json
 import os
 import re
@@ -25,7 +24,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from conftest import TX, hand_set_model, sprite
+from conftest import TX, free_port, hand_set_model, launched_app, sprite
 from still2motion import read_animation
 from still2motion.io import FORMATS, LINE_LIMITS, TELEGRAM_LIMITS, line_size, read_telegram
 from still2motion.io.telegram import alpha_iou
@@ -35,30 +34,10 @@ ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    model_dir = tmp_path_factory.mktemp("model") / "sway"
-    hand_set_model({(TX, 1, "b"): 0.1}).save_pretrained(model_dir)
-    env = pytest.MonkeyPatch()
-    env.setenv("STILL2MOTION_MODEL", str(model_dir))  # before the import: app.py loads the model at module level
-    env.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-    spec = importlib.util.spec_from_file_location("app", ROOT / "app.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    port = _free_port()
-    module.demo.launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **module.LAUNCH_OPTIONS
-    )
-    module.url = f"http://127.0.0.1:{port}/"
-    yield module
-    module.demo.close()
-    env.undo()
+    with launched_app(tmp_path_factory, {"GRADIO_ANALYTICS_ENABLED": "False"}) as module:
+        yield module
 
 
 @pytest.fixture(scope="module")
@@ -310,7 +289,7 @@ def test_the_temp_folder_is_removed_on_sigterm(tmp_path):
     hand_set_model({(TX, 1, "b"): 0.1}).save_pretrained(model_dir)
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "STILL2MOTION_MODEL": str(model_dir), "TMPDIR": str(tmp), "GRADIO_SERVER_PORT": str(port),
            "GRADIO_TEMP_DIR": str(tmp / "gradio"), "GRADIO_ANALYTICS_ENABLED": "False"}
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=ROOT,

@@ -9,9 +9,6 @@ The app's own behaviour per format and its single-request errors are in test_app
 
 from __future__ import annotations
 
-import importlib.util
-import socket
-import sys
 import time
 from pathlib import Path
 
@@ -19,11 +16,10 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from conftest import TX, hand_set_model, sprite
+from conftest import launched_app, sprite
 from still2motion import read_animation
 from test_hostile_inputs import CASES
 
-ROOT = Path(__file__).resolve().parents[2]
 REQUESTS = 32
 FRAMES = 4
 GOOD_CASES = ["palette_transparency", "gray_alpha", "cmyk_jpeg", "exif_rotated_jpeg", "animated_gif", "one_pixel",
@@ -35,25 +31,9 @@ ROUND_TIMEOUT_S = 90
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    model_dir = tmp_path_factory.mktemp("model") / "sway"
-    hand_set_model({(TX, 1, "b"): 0.1}).save_pretrained(model_dir)
-    env = pytest.MonkeyPatch()
-    env.setenv("STILL2MOTION_MODEL", str(model_dir))  # before the import: app.py loads the model at module level
-    env.setenv("GRADIO_TEMP_DIR", str(tmp_path_factory.mktemp("gradio")))  # this app's own upload/output cache
-    spec = importlib.util.spec_from_file_location("app", ROOT / "app.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["app"] = module
-    spec.loader.exec_module(module)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    module.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                       **module.LAUNCH_OPTIONS)
-    module.url = f"http://127.0.0.1:{port}/"
-    yield module
-    module.demo.close()
-    sys.modules.pop("app", None)
-    env.undo()
+    gradio_cache = str(tmp_path_factory.mktemp("gradio"))  # this app's own upload/output cache
+    with launched_app(tmp_path_factory, {"GRADIO_TEMP_DIR": gradio_cache}, as_module=True) as module:
+        yield module
 
 
 def _uploads(folder: Path) -> list[tuple[Path, tuple[int, int] | None, str]]:
