@@ -127,10 +127,9 @@ def blended(
     return Motion(torch.ones(1, 1, R, R, device=dev, dtype=dt), base[None, None], flow[None, None]), bend[None, None]
 
 
-def _jacobian_ok(motion: Motion, points: torch.Tensor, scale: float, ranges=None) -> bool:
-    """Whether ``I + scale (E + grad f)`` keeps its singular values in ``SINGULAR_RANGE`` and its determinant in
-    ``AREA_RANGE`` at the canvas pixels ``points`` ``(R, R)`` bool, in every phase (both one-sided differences)."""
-    (sv_low, sv_high), (area_low, area_high) = ranges or (SINGULAR_RANGE, AREA_RANGE)
+def _jacobian_terms(motion: Motion, points: torch.Tensor) -> tuple:
+    """The parts of the warp's Jacobian that do not depend on its scale: ``E`` (the affine's linear part per phase)
+    and the flow's gradients at the canvas pixels ``points`` ``(R, R)`` bool (both one-sided differences)."""
     affine, flow = motion.affine[0, 0], motion.flow[0, 0]  # (6, M, 2), (2, M, 2, Hf, Wf)
     M = affine.shape[1]
     phases = torch.arange(_PHASES, device=affine.device, dtype=affine.dtype) * (2 * math.pi / _PHASES)
@@ -146,6 +145,14 @@ def _jacobian_ok(motion: Motion, points: torch.Tensor, scale: float, ranges=None
     else:  # a constant flow has no gradient
         zero = E.new_zeros(E.shape[0], 2, int(points.sum()))
         xs, ys = [zero], [zero]
+    return E, xs, ys
+
+
+def _within(terms: tuple, scale: float, ranges=None) -> bool:
+    """Whether ``I + scale (E + grad f)`` (``terms`` from ``_jacobian_terms``) keeps its singular values in
+    ``SINGULAR_RANGE`` and its determinant in ``AREA_RANGE`` (or ``ranges``) at every point, in every phase."""
+    (sv_low, sv_high), (area_low, area_high) = ranges or (SINGULAR_RANGE, AREA_RANGE)
+    E, xs, ys = terms
     for gxp in xs:
         for gyp in ys:
             a = 1 + scale * (E[:, 0, None] + gxp[:, 0])  # ds_x / dx
@@ -161,6 +168,11 @@ def _jacobian_ok(motion: Motion, points: torch.Tensor, scale: float, ranges=None
             if (low < sv_low).any() or (high > sv_high).any():
                 return False
     return True
+
+
+def _jacobian_ok(motion: Motion, points: torch.Tensor, scale: float, ranges=None) -> bool:
+    """Whether ``motion`` at ``scale`` keeps the Jacobian within ``ranges`` at ``points`` (``_within``)."""
+    return _within(_jacobian_terms(motion, points), scale, ranges)
 
 
 def _non_rigid_scaled(motion: Motion, scale: float, bend: torch.Tensor, bend_scale: float) -> Motion:
@@ -196,15 +208,16 @@ def bounded(motion: Motion, points: torch.Tensor, bend: torch.Tensor | None = No
     does not distort)."""
     bend = torch.zeros_like(motion.flow) if bend is None else bend
 
-    def ok(m: Motion, scale: float = 1.0) -> bool:
-        return _jacobian_ok(m, points, scale, ranges)
+    def ok(m: Motion) -> bool:
+        return _jacobian_ok(m, points, 1.0, ranges)
 
     full = _non_rigid_scaled(motion, 1.0, bend, 1.0)
     if not bool(points.any()) or ok(full):
         return full
-    if ok(motion):  # the parts alone fit: keep as much of the bend as fits
+    terms = _jacobian_terms(motion, points)  # the search over the scale alone reuses them
+    if _within(terms, 1.0, ranges):  # the parts alone fit: keep as much of the bend as fits
         return _non_rigid_scaled(motion, 1.0, bend, _largest(lambda v: ok(_non_rigid_scaled(motion, 1.0, bend, v))))
-    return _non_rigid_scaled(motion, _largest(lambda v: ok(motion, v)), bend, 0.0)
+    return _non_rigid_scaled(motion, _largest(lambda v: _within(terms, v, ranges)), bend, 0.0)
 
 
 def peak_pixels(motion: Motion, points: torch.Tensor, px_per_unit: float) -> float:
