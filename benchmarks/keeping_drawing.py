@@ -55,11 +55,12 @@ def render_case(model, item, row: str, seed: int, strength: float, frames: int) 
               hard_layers=hard)
     front = brush(image) if row == "auto+mask" else None
     if row == "auto":
-        mo, framing = model.auto_motion(x, box, **kw), True
+        mo, framing = model.auto_motion(x, box, num_frames=frames, **kw), True
     elif row == "auto-raw":
         mo, framing = model.predict_motion(x, kw["noise"], has_alpha).scaled(strength), True
     else:
-        mo, framing = model.controlled_motion(x, box, motion="auto" if row == "auto+mask" else row, front=front, **kw)
+        mo, framing = model.controlled_motion(x, box, motion="auto" if row == "auto+mask" else row, front=front,
+                                              num_frames=frames, **kw)
     common = dict(canvas_size=R, num_frames=frames, out_size=out_size, align_corners=model.align_corners,
                   front=front, keep_framing=framing)
     planned, phases = plan_motion(image, x, mo, box, **common)

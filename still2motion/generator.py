@@ -20,7 +20,7 @@ from . import io, presets
 from .checks import Progress, Request, Still, check, load
 from .drawing import keep_drawing
 from .hub import load_weights, read_config, validate_config
-from .motion import Motion
+from .motion import Motion, shown_motion
 from .rendering import render_motion
 
 logger = logging.getLogger(__name__)
@@ -157,7 +157,8 @@ class Generator(torch.nn.Module):
         A preset needs no network forward; with a mask the masked region moves over the static rest of the image.
         """
         mo, framing = self.controlled_motion(canvas, box, motion=motion, front=front, strength=strength, noise=noise,
-                                             out_size=out_size, has_alpha=has_alpha, hard_layers=hard_layers)
+                                             out_size=out_size, has_alpha=has_alpha, hard_layers=hard_layers,
+                                             num_frames=num_frames)
         yield from render_motion(
             image, canvas, mo, box, canvas_size=canvas.shape[-1], num_frames=num_frames, out_size=out_size, mode=mode,
             align_corners=bool(getattr(self, "align_corners", False)), hard_layers=hard_layers, front=front,
@@ -167,14 +168,16 @@ class Generator(torch.nn.Module):
     def controlled_motion(
         self, canvas: torch.Tensor, box: io.Box, *, motion: str, front: torch.Tensor | None, strength: float,
         noise: torch.Tensor, out_size: tuple[int, int], has_alpha: bool, hard_layers: bool = False,
+        num_frames: int | None = None,
     ) -> tuple[Motion, bool]:
-        """The motion ``render_controlled`` renders (before framing) and whether framing may scale it."""
+        """The motion ``render_controlled`` renders (before framing) and whether framing may scale it (``auto``: the
+        harmonics ``num_frames`` frames can show, as ``Still2Motion.auto_motion``)."""
         R = canvas.shape[-1]
         alpha = canvas[:, 3]  # (1, R, R)
         if front is not None:  # the masked part of the silhouette is what moves (and what presets pivot on)
             alpha = alpha * torch.nn.functional.interpolate(front, size=(R, R), mode="area")[:, 0]
         if motion == "auto":
-            learned = self.predict_motion(canvas, noise, has_alpha)
+            learned = shown_motion(self.predict_motion(canvas, noise, has_alpha), num_frames)
             front_layer = Motion(torch.ones_like(learned.masks[:, :1]), learned.affine[:, -1:], learned.flow[:, -1:])
             region = None if front is None else alpha[0]
             mo = keep_drawing(front_layer.scaled(strength), canvas, box, out_size=out_size, pixel_art=hard_layers,

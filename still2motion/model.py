@@ -16,7 +16,7 @@ from torch import nn
 
 from .drawing import keep_drawing
 from .generator import Generator
-from .motion import Motion, render_canvas
+from .motion import Motion, render_canvas, shown_motion
 from .rendering import render_motion
 from .unet import UNet
 from .vocab_head import VocabHead
@@ -233,17 +233,20 @@ class Still2Motion(
     def predict_motion(self, canvas: torch.Tensor, noise: torch.Tensor, has_alpha: bool) -> Motion:
         return self(canvas, noise, canvas.new_tensor([float(has_alpha)])).scaled(self.motion_scale)
 
-    def auto_motion(self, canvas, box, *, strength, noise, out_size, has_alpha, hard_layers=False) -> Motion:
-        """The motion ``render_frames`` renders (before framing): the learned layers at ``strength`` as one near-rigid
-        warp whose Jacobian is bounded (``drawing.keep_drawing``), so the drawing stays a drawing."""
+    def auto_motion(self, canvas, box, *, strength, noise, out_size, has_alpha, hard_layers=False,
+                    num_frames: int | None = None) -> Motion:
+        """The motion ``render_frames`` renders (before framing): the learned layers at ``strength``, limited to the
+        harmonics ``num_frames`` frames can show (``motion.band_limited``; ``None``: all), as one near-rigid warp whose
+        Jacobian is bounded (``drawing.keep_drawing``), so the drawing stays a drawing."""
         motion = self.predict_motion(canvas, noise, has_alpha).scaled(strength)
+        motion = shown_motion(motion, num_frames)
         return keep_drawing(motion, canvas, box, out_size=out_size, pixel_art=hard_layers)
 
     def render_frames(
         self, canvas, image, box, *, num_frames, strength, noise, mode, out_size, has_alpha, hard_layers=False
     ) -> Iterator[np.ndarray]:
         motion = self.auto_motion(canvas, box, strength=strength, noise=noise, out_size=out_size, has_alpha=has_alpha,
-                                  hard_layers=hard_layers)
+                                  hard_layers=hard_layers, num_frames=num_frames)
         yield from render_motion(
             image, canvas, motion, box, canvas_size=self.resolution, num_frames=num_frames, out_size=out_size,
             mode=mode, align_corners=self.align_corners, hard_layers=hard_layers,

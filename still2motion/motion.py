@@ -75,6 +75,36 @@ def fourier_basis(phases: torch.Tensor, num_harmonics: int) -> torch.Tensor:
     return torch.stack((torch.cos(angle) - 1, torch.sin(angle)), dim=-1)
 
 
+def shown_harmonics(num_frames: int) -> int:
+    """How many harmonics a loop of ``num_frames`` frames shows as motion: ``m < T / 2``, at least 1.
+
+    Sampled at ``T`` frames, harmonic ``m`` is indistinguishable from ``T - m`` (at ``m = T / 2`` a flip between two
+    poses), so above ``T / 2`` a trajectory folds onto slower ones and its frames land at poses the motion never meant:
+    on a 4-frame loop the last frame can sit next to the rest pose and the loop stalls at its seam.
+    """
+    return max(1, (num_frames - 1) // 2)
+
+
+def band_limited(motion: Motion, num_frames: int) -> Motion:
+    """``motion`` with the harmonics a ``num_frames`` loop cannot show (``shown_harmonics``) set to 0."""
+    keep = shown_harmonics(num_frames)
+    if keep >= motion.affine.shape[3]:
+        return motion
+    affine, flow = motion.affine.clone(), motion.flow.clone()
+    affine[:, :, :, keep:] = 0
+    flow[:, :, :, keep:] = 0
+    return Motion(motion.masks, affine, flow)
+
+
+def shown_motion(motion: Motion, num_frames: int | None) -> Motion:
+    """``band_limited`` for a request of ``num_frames`` (``None``: every harmonic), unless nothing would be left to
+    move: a loop that only moves at harmonics its frames fold is still better than a still."""
+    if num_frames is None:
+        return motion
+    shown = band_limited(motion, num_frames)
+    return shown if float(shown.affine.abs().max()) + float(shown.flow.abs().max()) > 0 else motion
+
+
 def affine_at(affine: torch.Tensor, phases: torch.Tensor) -> torch.Tensor:
     """``theta(phi)`` for each layer: ``(B, K, 6, M, 2)`` and phases ``(B, T)`` or ``(T,)`` -> ``(B, T, K, 2, 3)``."""
     B, K = affine.shape[:2]

@@ -8,9 +8,10 @@ from PIL import Image, ImageDraw
 
 from conftest import TX, TY, A, B, C, D, hand_set_model, random_model, run_cli
 from still2motion import drawing, io
+from still2motion import motion as motion_module
 from still2motion.drawing import near_rigid
 from still2motion.fill import enclosed
-from still2motion.motion import Motion, fill_behind, render_loop
+from still2motion.motion import Motion, band_limited, fill_behind, render_loop, shown_harmonics
 from still2motion.rendering import plan_motion
 from train.evaluate.drawing_metrics import ghost_share, off_palette_share, outline_kept, warp_shares
 
@@ -158,7 +159,7 @@ def test_a_motion_that_could_only_stay_in_its_frame_as_a_still_is_refused(tmp_pa
     strip = Image.fromarray(np.random.default_rng(0).integers(0, 255, (3, 400, 4), dtype=np.uint8), "RGBA")
     model = random_model(seed=1)  # its motion carries the strip out of its 3-pixel frame at any visible scale
     with pytest.raises(ValueError, match="cannot move the 400x3 picture.*motion='sway'"):
-        model.animate(strip, num_frames=4)
+        model.animate(strip, num_frames=8)
     model.save_pretrained(tmp_path / "m")
     strip.save(tmp_path / "strip.png")
     code, out, err = run_cli(["animate", str(tmp_path / "strip.png"), "-o", str(tmp_path / "o.apng"),
@@ -227,3 +228,33 @@ def test_the_warp_measures_see_a_fold_and_a_stretch():
     stretch[0, 0, A, 0, 1] = 0.4  # theta_00 = 1.4 at phi = pi / 2
     mo = Motion(torch.ones(1, 1, 16, 16), stretch, torch.zeros(1, 1, 2, 1, 2, 1, 1))
     assert warp_shares(mo, torch.tensor([0.0, np.pi / 2]), image, box, 16)["distortion"] == [0.0, 1.0]
+
+
+def _seam(frames) -> float:
+    clip = np.stack([np.asarray(f, dtype=np.float64) for f in frames])
+    steps = np.abs(np.diff(clip, axis=0)).mean()
+    return float(np.abs(clip[0] - clip[-1]).mean() / steps)
+
+
+def test_a_short_loop_shows_only_the_harmonics_it_can_and_keeps_moving_through_its_seam(monkeypatch):
+    # a sway plus a fast third-harmonic bob: four frames sample the bob at 0, 3/4, 3/2, 9/4 turns, so the last frame
+    # lands back near the rest pose and the loop stalls where it wraps
+    model = hand_set_model({(TX, 1, "b"): 0.03, (TY, 3, "a"): 0.04, (TY, 3, "b"): 0.04}, num_harmonics=3)
+    img = _sticker(160)
+    seam = _seam(model.animate(img, num_frames=4, seed=0).frames)
+    with monkeypatch.context() as m:  # every harmonic, whatever the frame count
+        m.setattr(motion_module, "band_limited", lambda motion, num_frames: motion)
+        aliased = _seam(model.animate(img, num_frames=4, seed=0).frames)
+    assert aliased < 0.6  # the defect this guards against
+    assert 0.75 <= seam <= 1.35  # the wrap looks like any other step
+    moved = model.animate(img, num_frames=12, seed=0).frames  # longer loops keep all three harmonics
+    assert not np.array_equal(np.asarray(moved[1]), np.asarray(moved[0]))
+
+
+def test_shown_harmonics_stop_below_half_the_frame_count():
+    assert [shown_harmonics(t) for t in (1, 2, 3, 4, 5, 6, 7, 8)] == [1, 1, 1, 1, 2, 2, 3, 3]
+    motion = Motion(torch.ones(1, 1, 4, 4), torch.ones(1, 1, 6, 3, 2), torch.ones(1, 1, 2, 3, 2, 2, 2))
+    kept = band_limited(motion, 5)
+    assert kept.affine[:, :, :, :2].eq(1).all() and kept.affine[:, :, :, 2:].eq(0).all()
+    assert kept.flow[:, :, :, :2].eq(1).all() and kept.flow[:, :, :, 2:].eq(0).all()
+    assert band_limited(motion, 7) is motion and motion.affine.eq(1).all()  # nothing to drop, nothing changed

@@ -162,7 +162,8 @@ def planned_motion(model, img, *, num_frames: int, seed: int, strength: float = 
     x, image = io.to_tensor(canvas)[None], io.to_tensor(img)[None]
     mode = io.auto_resample(img)
     mo = model.auto_motion(x, box, strength=strength, noise=model.sample_noise(seed), out_size=img.size,
-                           has_alpha=img.getextrema()[3][0] < 255, hard_layers=mode == "nearest" and io.is_pixel_art(img))
+                           has_alpha=img.getextrema()[3][0] < 255, hard_layers=mode == "nearest" and io.is_pixel_art(img),
+                           num_frames=num_frames)
     planned, phases = plan_motion(image, x, mo, box, canvas_size=model.resolution, num_frames=num_frames,
                                   out_size=img.size, align_corners=model.align_corners)
     return planned, phases, image, box
