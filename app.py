@@ -319,7 +319,7 @@ with gr.Blocks(title=TITLE, delete_cache=GRADIO_CACHE_CLEANUP) as demo:
                 seed = gr.Number(value=cfg.DEFAULT_SEED, precision=0, minimum=0, label="Seed (which motion)", scale=3)
                 random_seed = gr.Button("Random seed", scale=1, size="md")
             resample = gr.Radio(
-                list(cfg.RESAMPLE_MODES), value="auto", label="Resampling (auto: nearest for small sprites and pixel art)"
+                list(cfg.RESAMPLE_MODES), value="auto", label="Resampling (auto: nearest for pixel art, bicubic otherwise)"
             )
             format = gr.Dropdown(FORMAT_CHOICES, value="apng", label="Download format")
             run = gr.Button("Animate", variant="primary", size="lg")

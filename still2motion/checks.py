@@ -43,7 +43,7 @@ class Request:
         fps: frames per second.
         strength: motion scale; 0 gives the still back.
         seed: which motion; ``None`` draws one (`check` replaces it with the seed it drew).
-        resample: ``"auto"``, ``"nearest"`` or ``"bilinear"``.
+        resample: ``"auto"``, ``"nearest"``, ``"bilinear"`` or ``"bicubic"``.
         size: ``(width, height)`` to render at; ``None``: the format's own size rule, else the input's size.
         format: a name of ``io.FORMATS``; ``None``: from the output's extension (``"apng"`` without an output).
         options: writer options the format takes (``io.FORMATS[name].options``): ``quality``, ``dither``,

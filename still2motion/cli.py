@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=io.FORMAT_NAMES, default=None, metavar="FORMAT",
                    help=f"output format (default: from the output extension, apng for a folder). {formats}")
     p.add_argument("--resample", choices=cfg.RESAMPLE_MODES, default="auto",
-                   help="pixel sampling; auto = nearest for pixel art, bilinear otherwise (default: auto)")
+                   help="pixel sampling; auto = nearest for pixel art, bicubic otherwise (default: auto)")
     p.add_argument("--motion", default="auto", metavar="NAME",
                    help="auto (the learned motion) or a preset; '--motion list' names and describes them (default: auto)")
     p.add_argument("--mask", default=None, metavar="PATH",

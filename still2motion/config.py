@@ -17,7 +17,7 @@ DEFAULT_FRAMES = 20
 DEFAULT_FPS = 10.0
 DEFAULT_STRENGTH = 1.0
 DEFAULT_SEED = 0
-RESAMPLE_MODES = ("auto", "nearest", "bilinear")
+RESAMPLE_MODES = ("auto", "nearest", "bilinear", "bicubic")
 
 # name: (default, environment variable)
 _LIMITS = {

@@ -257,8 +257,9 @@ class Generator(torch.nn.Module):
             fps: frames per second (> 0); durations are whole milliseconds summing to ``round(1000 * num_frames / fps)``.
             strength: scales the motion; 0 gives the still image back.
             seed: chooses among the motions the model can make; ``None`` picks a random one.
-            resample: ``"nearest"`` (keeps pixel art crisp), ``"bilinear"`` or ``"auto"`` (nearest for pixel art,
-                bilinear for anything else at any size; see ``io.auto_resample``).
+            resample: ``"nearest"`` (keeps pixel art crisp), ``"bilinear"``, ``"bicubic"`` (sharper at sub-pixel
+                offsets) or ``"auto"`` (nearest for pixel art, bicubic for anything else at any size; see
+                ``io.auto_resample``).
             size: ``(width, height)`` to render at; ``None`` keeps the input's size (then frame 0 is the input,
                 byte for byte). Another aspect ratio than the input's stretches it.
             motion: ``"auto"`` (the learned motion) or a name of ``presets.PRESET_NAMES``: a hand-built loop that

@@ -310,7 +310,8 @@ def render(
         canvas_size: ``R``, the canvas side in pixels that ``box`` refers to.
         out_size: ``(width, height)`` of the frames; default the input's.
         out_box: where the output frame sits in the canvas; default ``box`` (same framing, any resolution).
-        mode: ``"bilinear"`` or ``"nearest"`` sampling of the layers.
+        mode: ``"bilinear"``, ``"bicubic"`` or ``"nearest"`` sampling of the layers (the result is clamped to
+            valid premultiplied RGBA, so bicubic's overshoot never leaves it).
         align_corners: passed to every ``grid_sample``.
 
     Returns:

@@ -86,6 +86,7 @@ def is_pixel_art(image: Image.Image | np.ndarray) -> bool:
 
 def auto_resample(image: Image.Image | np.ndarray) -> str:
     """What ``resample="auto"`` warps with: ``"nearest"`` for pixel art (``is_pixel_art``), so it moves in whole
-    pixels and keeps its palette; ``"bilinear"`` for anything else at any size, so a smooth 128-px emoji moves in
-    sub-pixel steps rather than pausing on repeated frames."""
-    return "nearest" if is_pixel_art(image) else "bilinear"
+    pixels and keeps its palette; ``"bicubic"`` for anything else at any size, so a smooth 128-px emoji moves in
+    sub-pixel steps rather than pausing on repeated frames, and a drawing's edges stay closer to the input's than
+    bilinear's at a half-pixel offset (val sharpness 0.65 -> 0.84, docs/keeping-the-drawing.md)."""
+    return "nearest" if is_pixel_art(image) else "bicubic"

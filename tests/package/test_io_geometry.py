@@ -93,9 +93,9 @@ def test_auto_resample_is_nearest_for_pixel_art_only():
 
     rng = np.random.default_rng(0)
     noisy = lambda side: rng.integers(0, 256, (side, side, 4), dtype=np.uint8)  # noqa: E731 - many colours, soft alpha
-    assert auto_resample(noisy(32)) == "bilinear"  # small but not pixel art (issue 32, item 13)
-    assert auto_resample(noisy(128)) == "bilinear"
-    assert auto_resample(noisy(200)) == "bilinear"
+    assert auto_resample(noisy(32)) == "bicubic"  # small but not pixel art (issue 32, item 13)
+    assert auto_resample(noisy(128)) == "bicubic"
+    assert auto_resample(noisy(200)) == "bicubic"
     flat = np.zeros((200, 200, 4), np.uint8)
     flat[50:150, 50:150] = (200, 30, 30, 255)
     assert auto_resample(flat) == "nearest"  # 200 px but pixel art

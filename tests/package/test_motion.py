@@ -34,7 +34,7 @@ def _square_image(h=16, w=16):
     return img
 
 
-@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic", "nearest"])
 def test_zero_motion_returns_input(mode):
     img = torch.rand(1, 4, 21, 33)
     img[:, :3] *= img[:, 3:]
@@ -218,3 +218,22 @@ def test_augment_motion_matches_augmented_frames(augment):
     # and the untransformed motion would be clearly wrong for the flipped / shifted clip
     wrong = (_render(apply(image), mo, phases, box, R)[0] - expected)[..., inner, inner].abs()
     assert wrong.mean() > 3 * err.mean()
+
+
+def test_bicubic_keeps_an_edge_sharper_than_bilinear_at_half_a_pixel_and_stays_valid_rgba():
+    # a dark-outlined disc on transparency, moved by half a pixel (canvas 32 px: 1 unit = 16 px, so 1/32 unit)
+    ys, xs = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
+    r = ((xs - 15.5) ** 2 + (ys - 15.5) ** 2).sqrt()
+    img = torch.zeros(1, 4, 32, 32)
+    img[0, 3] = (r <= 10).float()
+    img[0, :3] = torch.where(r <= 8, 0.9, 0.05) * img[0, 3]
+    mo = _motion(affine={(TX, 1, "b"): 1 / 32, (TY, 1, "b"): 1 / 32})
+    phase = torch.tensor([math.pi / 2])
+    edge = {m: _render(img, mo, phase, (0, 0, 32, 32), 32, mode=m)[0, 0] for m in ("bilinear", "bicubic")}
+    grad = {m: (f[:, 1:] - f[:, :-1]).pow(2).mean() + (f[:, :, 1:] - f[:, :, :-1]).pow(2).mean() for m, f in edge.items()}
+    original = (img[0, :, 1:] - img[0, :, :-1]).pow(2).mean() + (img[0, :, :, 1:] - img[0, :, :, :-1]).pow(2).mean()
+    assert grad["bilinear"] < grad["bicubic"] < original  # closer to the drawing, still a sub-pixel move
+    out = edge["bicubic"]
+    assert (out[3] >= 0).all() and (out[3] <= 1).all() and (out[:3] >= 0).all() and (out[:3] <= out[3] + 1e-6).all()
+    moved_r = ((xs - 15) ** 2 + (ys - 15) ** 2).sqrt()  # where the disc now is (it moved by -t)
+    assert (out[:, moved_r > 12.5] == 0).all()  # no ringing beyond the kernel's two pixels

@@ -100,7 +100,7 @@ def test_summed_layers_would_ghost():
     assert summed[0, 0, 3].min() < 0.1 and layered[0, 0, 3].min() >= 1 - 1e-5
 
 
-@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic", "nearest"])
 def test_opaque_picture_never_turns_transparent_at_its_borders(mode):
     """Both layers move (the background sways, the front bobs and turns): edge padding keeps every pixel opaque."""
     tex = _texture()[None]
@@ -144,7 +144,7 @@ def test_sprite_parts_moving_apart_leave_no_see_through_gap():
 
 
 @pytest.mark.parametrize("K", [2, 3])
-@pytest.mark.parametrize("mode,hard", [("bilinear", False), ("nearest", False), ("nearest", True)])
+@pytest.mark.parametrize("mode,hard", [("bilinear", False), ("bicubic", False), ("nearest", False), ("nearest", True)])
 def test_zero_motion_returns_input_exactly(K, mode, hard):
     """(3) Soft random masks over random premultiplied alpha, and an opaque picture (edge padding): exact."""
     gen = torch.Generator().manual_seed(K)

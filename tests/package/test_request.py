@@ -154,8 +154,8 @@ def _pixel_art(width: int = 100, height: int = 120) -> Image.Image:
 
 
 @pytest.mark.parametrize("size", [100, 128])
-def test_auto_resample_is_bilinear_for_smooth_art_of_any_size(size):
-    assert io.auto_resample(_smooth(size)) == "bilinear"
+def test_auto_resample_is_bicubic_for_smooth_art_of_any_size(size):
+    assert io.auto_resample(_smooth(size)) == "bicubic"
 
 
 def test_auto_resample_is_nearest_for_pixel_art():
