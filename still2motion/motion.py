@@ -102,7 +102,7 @@ def shown_motion(motion: Motion, num_frames: int | None) -> Motion:
     if num_frames is None:
         return motion
     shown = band_limited(motion, num_frames)
-    return shown if float(shown.affine.abs().max()) + float(shown.flow.abs().max()) > 0 else motion
+    return shown if bool(shown.affine.ne(0).any() or shown.flow.ne(0).any()) else motion
 
 
 def affine_at(affine: torch.Tensor, phases: torch.Tensor) -> torch.Tensor:

@@ -249,6 +249,14 @@ def test_a_short_loop_shows_only_the_harmonics_it_can_and_keeps_moving_through_i
     assert 0.75 <= seam <= 1.35  # the wrap looks like any other step
     moved = model.animate(img, num_frames=12, seed=0).frames  # longer loops keep all three harmonics
     assert not np.array_equal(np.asarray(moved[1]), np.asarray(moved[0]))
+    canvas, box = io.letterbox(img, model.resolution)  # a brushed part's auto motion too
+    x = io.to_tensor(canvas)[None]
+    front = torch.ones(1, 1, img.size[1], img.size[0])
+    kw = dict(motion="auto", front=front, strength=1.0, noise=model.sample_noise(0), out_size=img.size, has_alpha=True)
+    short, _ = model.controlled_motion(x, box, num_frames=4, **kw)
+    full, _ = model.controlled_motion(x, box, num_frames=12, **kw)
+    assert short.affine[:, :, :, 1:].abs().max() == 0 and short.affine[:, :, :, 0].abs().max() > 0
+    assert full.affine[:, :, :, 2].abs().max() > 0
 
 
 def test_shown_harmonics_stop_below_half_the_frame_count():
