@@ -76,13 +76,14 @@ def fourier_basis(phases: torch.Tensor, num_harmonics: int) -> torch.Tensor:
 
 
 def shown_harmonics(num_frames: int) -> int:
-    """How many harmonics a loop of ``num_frames`` frames shows as motion: ``m < T / 2``, at least 1.
+    """How many harmonics a loop of ``num_frames`` frames shows as motion: those with at least three frames per cycle
+    (``m <= T / 3``), at least the first.
 
-    Sampled at ``T`` frames, harmonic ``m`` is indistinguishable from ``T - m`` (at ``m = T / 2`` a flip between two
-    poses), so above ``T / 2`` a trajectory folds onto slower ones and its frames land at poses the motion never meant:
-    on a 4-frame loop the last frame can sit next to the rest pose and the loop stalls at its seam.
+    Sampled at ``T`` frames, harmonic ``m`` is indistinguishable from ``T - m``, so above ``T / 2`` a trajectory folds
+    onto slower ones; between two and three frames per cycle it jitters. Either way frames land at poses the motion
+    never meant: on a 4- or 5-frame loop the last frame can sit next to the rest pose and the loop stalls at its seam.
     """
-    return max(1, (num_frames - 1) // 2)
+    return max(1, num_frames // 3)
 
 
 def band_limited(motion: Motion, num_frames: int) -> Motion:

@@ -259,10 +259,10 @@ def test_a_short_loop_shows_only_the_harmonics_it_can_and_keeps_moving_through_i
     assert full.affine[:, :, :, 2].abs().max() > 0
 
 
-def test_shown_harmonics_stop_below_half_the_frame_count():
-    assert [shown_harmonics(t) for t in (1, 2, 3, 4, 5, 6, 7, 8)] == [1, 1, 1, 1, 2, 2, 3, 3]
+def test_shown_harmonics_keep_three_frames_per_cycle():
+    assert [shown_harmonics(t) for t in range(1, 11)] == [1, 1, 1, 1, 1, 2, 2, 2, 3, 3]
     motion = Motion(torch.ones(1, 1, 4, 4), torch.ones(1, 1, 6, 3, 2), torch.ones(1, 1, 2, 3, 2, 2, 2))
-    kept = band_limited(motion, 5)
+    kept = band_limited(motion, 6)
     assert kept.affine[:, :, :, :2].eq(1).all() and kept.affine[:, :, :, 2:].eq(0).all()
     assert kept.flow[:, :, :, :2].eq(1).all() and kept.flow[:, :, :, 2:].eq(0).all()
-    assert band_limited(motion, 7) is motion and motion.affine.eq(1).all()  # nothing to drop, nothing changed
+    assert band_limited(motion, 9) is motion and motion.affine.eq(1).all()  # nothing to drop, nothing changed
