@@ -337,7 +337,6 @@ def render(
     return torch.cat((torch.minimum(rgb.clamp(min=0), alpha), alpha), dim=2)
 
 
-
 def render_canvas(image: torch.Tensor, motion: Motion, phases: torch.Tensor, *, align_corners: bool = False
                   ) -> torch.Tensor:
     """``motion`` over whole canvases ``image`` ``(B, 4, R, R)`` (the letterboxed input fills the box): frames
@@ -346,6 +345,7 @@ def render_canvas(image: torch.Tensor, motion: Motion, phases: torch.Tensor, *, 
     box = (0, 0, R, R)
     layers = layer_images(image, motion.masks, box, R, align_corners)
     return render(layers, motion, phases, box=box, canvas_size=R, align_corners=align_corners)
+
 
 def render_chunks(
     layers: torch.Tensor, motion: Motion, phases: torch.Tensor, *, chunk_size: int = 4, **kwargs

@@ -14,6 +14,7 @@ from still2motion.fill import enclosed
 from still2motion.motion import Motion, band_limited, fill_behind, render_loop, shown_harmonics
 from still2motion.rendering import plan_motion
 from train.evaluate.drawing_metrics import ghost_share, off_palette_share, outline_kept, warp_shares
+from train.evaluate.metrics import seam_ratio
 
 
 def _sticker(size: int = 96) -> Image.Image:
@@ -231,9 +232,7 @@ def test_the_warp_measures_see_a_fold_and_a_stretch():
 
 
 def _seam(frames) -> float:
-    clip = np.stack([np.asarray(f, dtype=np.float64) for f in frames])
-    steps = np.abs(np.diff(clip, axis=0)).mean()
-    return float(np.abs(clip[0] - clip[-1]).mean() / steps)
+    return seam_ratio(torch.stack([io.to_tensor(f) for f in frames]))
 
 
 def test_a_short_loop_shows_only_the_harmonics_it_can_and_keeps_moving_through_its_seam(monkeypatch):
